@@ -1,0 +1,72 @@
+"""Sagspost: case files and Digital Post for Danish public authorities."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+
+from server.config import Settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the application; the only place an app is built."""
+    from server import db, errors, logs
+    from flask_smorest import Api
+    from server.auth import current
+    from server.auth.services import Passwords
+
+    settings = settings or Settings.from_env()
+    logs.configure_logging(settings.log_level, settings.log_format)
+
+    app = Flask(__name__)
+    app.config.update(
+        SAGSPOST=settings,
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        SESSION_COOKIE_NAME="sagspost_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_lifetime_hours),
+        MAX_CONTENT_LENGTH=None,
+        API_TITLE="Sagspost API",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+        OPENAPI_REDOC_PATH="redoc",
+        OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js",
+        API_SPEC_OPTIONS={
+            "components": {
+                "securitySchemes": {
+                    "bearer": {"type": "http", "scheme": "bearer", "description": "Personal API token (sp_…)"},
+                    "cookie": {"type": "apiKey", "in": "cookie", "name": "sagspost_session"},
+                }
+            },
+            "security": [{"bearer": []}, {"cookie": []}],
+        },
+    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db.init_app(app, db.make_engine(settings.sqlalchemy_url))
+    app.extensions["sagspost.passwords"] = Passwords(settings.argon2_time_cost, settings.argon2_memory_cost_kib)
+    logs.init_request_logging(app)
+    current.init_app(app)
+    errors.register_error_handlers(app)
+    api = Api(app)
+    _register_blueprints(app, api)
+    return app
+
+
+def _register_blueprints(app: Flask, api) -> None:
+    from server.admin.routes import blp as admin_blp
+    from server.audit.routes import blp as audit_blp
+    from server.auth.routes import blp as auth_blp
+    from server.cases.routes import blp as cases_blp
+    from server.contacts.routes import blp as contacts_blp
+    from server.health.routes import bp as health_bp
+
+    app.register_blueprint(health_bp)
+    for blp in (auth_blp, contacts_blp, admin_blp, cases_blp, audit_blp):
+        api.register_blueprint(blp)

@@ -1,0 +1,52 @@
+"""Administrable lists: party roles, note categories, custom field definitions."""
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import JSON, Boolean, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base, IdMixin, TimestampMixin, str_enum
+
+
+class PartyRole(IdMixin, TimestampMixin, Base):
+    __tablename__ = "party_roles"
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class NoteCategory(IdMixin, TimestampMixin, Base):
+    __tablename__ = "note_categories"
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class FieldType(str, enum.Enum):
+    TEXT = "text"
+    NUMBER = "number"
+    DATE = "date"
+    BOOLEAN = "boolean"
+    CHOICE = "choice"
+
+
+class FieldEntity(str, enum.Enum):
+    CASE = "case"
+    CONTACT = "contact"
+    DOCUMENT = "document"
+
+
+class CustomField(IdMixin, TimestampMixin, Base):
+    """A configurable field (konfigurerbart felt) on cases, contacts or documents."""
+
+    __tablename__ = "custom_fields"
+    __table_args__ = (UniqueConstraint("entity", "key"),)
+    entity: Mapped[FieldEntity] = mapped_column(str_enum(FieldEntity))
+    key: Mapped[str] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(200))
+    section: Mapped[str] = mapped_column(String(200), default="")
+    type: Mapped[FieldType] = mapped_column(str_enum(FieldType))
+    choices: Mapped[list | None] = mapped_column(JSON)
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)

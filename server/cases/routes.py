@@ -1,0 +1,3 @@
+from server.api import blueprint
+
+blp = blueprint("cases", "", "cases")

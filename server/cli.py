@@ -1,0 +1,109 @@
+"""The `sagspost` command: serve, migrate, bootstrap, import."""
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from server import create_app
+
+
+def _session():
+    return current_app.extensions["sagspost.sessionmaker"]()
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False)
+def main():
+    """Sagspost: case files and Digital Post."""
+
+
+@main.group()
+def db():
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head")
+@with_appcontext
+def db_upgrade(revision):
+    """Migrate the database to the newest schema."""
+    from server.migrate import upgrade
+
+    upgrade(current_app.extensions["sagspost.engine"], revision)
+    click.echo("database schema is up to date")
+
+
+@main.command("init")
+@with_appcontext
+def init():
+    """Migrate, create the roles and a first administrator if there is no user yet."""
+    from server import bootstrap
+    from server.migrate import upgrade
+
+    upgrade(current_app.extensions["sagspost.engine"])
+    settings = current_app.config["SAGSPOST"]
+    with _session() as session, session.begin():
+        password = settings.admin_password or secrets.token_urlsafe(15)
+        created = bootstrap.initialise(session, current_app.extensions["sagspost.passwords"], password)
+    if created and not settings.admin_password:
+        click.echo(f"First administrator: username 'admin', password '{password}' (shown once; change it).")
+    elif created:
+        click.echo("First administrator 'admin' created with the password from SAGSPOST_ADMIN_PASSWORD.")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=8000, type=int)
+@click.option("--threads", default=8, type=int)
+@with_appcontext
+def serve(host, port, threads):
+    """Serve the app with a threaded production WSGI server (waitress)."""
+    from waitress import serve as waitress_serve
+
+    click.echo(f"Sagspost on http://{host}:{port}")
+    waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads, ident="sagspost")
+
+
+@main.command("import-users")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--deactivate-missing", is_flag=True, help="Deactivate CSV-imported users absent from this file.")
+@with_appcontext
+def import_users(csv_file: Path, deactivate_missing: bool):
+    """Create and update users and groups from a CSV export of an organisation directory."""
+    from server.auth import directory
+
+    with _session() as session, session.begin():
+        report = directory.import_csv(
+            session, current_app.extensions["sagspost.passwords"], csv_file.read_bytes(), deactivate_missing=deactivate_missing
+        )
+    click.echo(report.describe())
+    sys.exit(1 if report.problems and not (report.created_users or report.updated_users) else 0)
+
+
+@main.command("sync-directory")
+@with_appcontext
+def sync_directory():
+    """Synchronise users and groups from LDAP / Active Directory (SAGSPOST_LDAP_* settings)."""
+    from server.auth import directory
+
+    settings = current_app.config["SAGSPOST"]
+    with _session() as session, session.begin():
+        report = directory.sync_ldap(session, current_app.extensions["sagspost.passwords"], settings)
+    click.echo(report.describe())
+
+
+@main.command("import-kle")
+@click.argument("xml_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--plan", "plan_name", default="KLE", help="Name of the journal plan to create or update.")
+@with_appcontext
+def import_kle(xml_file: Path, plan_name: str):
+    """Import a KLE emneplan XML file as a journal plan."""
+    from server.cases import kle
+
+    with _session() as session, session.begin():
+        report = kle.import_kle(session, None, xml_file.read_bytes(), plan_name)
+    click.echo(report.describe())

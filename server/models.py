@@ -1,0 +1,9 @@
+"""Imports every domain's models so the metadata is complete (Alembic, tests)."""
+from server.admin import models as _admin  # noqa: F401
+from server.audit import models as _audit  # noqa: F401
+from server.auth import models as _auth  # noqa: F401
+from server.cases import models as _cases  # noqa: F401
+from server.contacts import models as _contacts  # noqa: F401
+from server.db import Base
+
+metadata = Base.metadata
