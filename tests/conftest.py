@@ -75,13 +75,10 @@ def app(tmp_path, database_url):
 
 def _empty_all_tables(engine) -> None:
     tables = list(reversed(Base.metadata.sorted_tables))
+    # DELETE beats TRUNCATE here: TRUNCATE rewrites every table's files, slow for tiny tables.
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(table.delete())
+        for table in tables:
+            conn.execute(table.delete())
 
 
 @pytest.fixture

@@ -47,8 +47,10 @@ def changed_fields(before: dict, after: dict) -> tuple[dict, dict]:
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
 
 
-def record_case_read(session: Session, actor: Principal, case_id: uuid.UUID, channel: str = "api") -> None:
-    session.add(AccessLogEntry(user_id=actor.user_id, case_id=case_id, channel=channel))
+def record_case_read(
+    session: Session, actor: Principal, case_id: uuid.UUID, *, action: str = "read", channel: str = "api"
+) -> None:
+    session.add(AccessLogEntry(user_id=actor.user_id, case_id=case_id, action=action, channel=channel))
 
 
 def case_history(session: Session, case_id: uuid.UUID, *, offset: int, limit: int) -> tuple[list[AuditEvent], int]:

@@ -1,0 +1,175 @@
+"""Administrable lists: party roles, note categories and custom field definitions."""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from server.admin.models import CustomField, FieldEntity, FieldType, NoteCategory, PartyRole
+from server.audit import services as audit
+from server.auth.principal import Principal
+from server.auth.rights import Right
+from server.auth.services import require
+from server.errors import Conflict, Invalid, NotFound
+
+NamedList = type[PartyRole] | type[NoteCategory]
+_ENTITY_NAMES = {PartyRole: "party_role", NoteCategory: "note_category"}
+_KEY = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
+
+
+# ---------------------------------------------------------------- party roles and note categories
+
+
+def list_named(session: Session, model: NamedList, include_inactive: bool = False) -> list:
+    stmt = select(model).order_by(model.name)
+    if not include_inactive:
+        stmt = stmt.where(model.active.is_(True))
+    return list(session.scalars(stmt))
+
+
+def get_named(session: Session, model: NamedList, item_id: uuid.UUID):
+    item = session.get(model, item_id)
+    if item is None:
+        raise NotFound(f"No such {_ENTITY_NAMES[model].replace('_', ' ')}.")
+    return item
+
+
+def create_named(session: Session, actor: Principal, model: NamedList, values: dict):
+    require(actor, Right.LISTS_MANAGE)
+    _ensure_unique_name(session, model, values["name"])
+    item = model(**values)
+    session.add(item)
+    session.flush()
+    audit.record_change(session, actor, f"{_ENTITY_NAMES[model]}.created", _ENTITY_NAMES[model], item.id, after=values)
+    return item
+
+
+def update_named(session: Session, actor: Principal, model: NamedList, item_id: uuid.UUID, changes: dict):
+    require(actor, Right.LISTS_MANAGE)
+    item = get_named(session, model, item_id)
+    if "name" in changes and changes["name"].lower() != item.name.lower():
+        _ensure_unique_name(session, model, changes["name"])
+    before = {k: getattr(item, k) for k in changes}
+    for key, value in changes.items():
+        setattr(item, key, value)
+    session.flush()
+    audit.record_change(
+        session, actor, f"{_ENTITY_NAMES[model]}.updated", _ENTITY_NAMES[model], item.id, before=before, after=changes
+    )
+    return item
+
+
+def _ensure_unique_name(session: Session, model: NamedList, name: str) -> None:
+    if session.scalar(select(model).where(func.lower(model.name) == name.strip().lower())):
+        raise Conflict(f"{name!r} exists already.")
+
+
+def ensure_default_lists(session: Session) -> None:
+    """A new installation starts with common Danish party roles and note categories."""
+    for model, names in ((PartyRole, DEFAULT_PARTY_ROLES), (NoteCategory, DEFAULT_NOTE_CATEGORIES)):
+        existing = {n.lower() for n in session.scalars(select(model.name))}
+        session.add_all(model(name=n) for n in names if n.lower() not in existing)
+    session.flush()
+
+
+DEFAULT_PARTY_ROLES = ["Primær part", "Part", "Elev", "Medarbejder", "Værge", "Forælder", "Partsrepræsentant", "Virksomhed"]
+DEFAULT_NOTE_CATEGORIES = ["Generelt", "Telefonnotat", "Mødenotat", "Aktindsigt"]
+
+
+# ---------------------------------------------------------------- custom fields
+
+
+def list_fields(session: Session, entity: FieldEntity | None, include_inactive: bool = False) -> list[CustomField]:
+    stmt = select(CustomField).order_by(CustomField.entity, CustomField.section, CustomField.position, CustomField.label)
+    if entity:
+        stmt = stmt.where(CustomField.entity == entity)
+    if not include_inactive:
+        stmt = stmt.where(CustomField.active.is_(True))
+    return list(session.scalars(stmt))
+
+
+def get_field(session: Session, field_id: uuid.UUID) -> CustomField:
+    field = session.get(CustomField, field_id)
+    if field is None:
+        raise NotFound("No such custom field.")
+    return field
+
+
+def create_field(session: Session, actor: Principal, values: dict) -> CustomField:
+    require(actor, Right.LISTS_MANAGE)
+    if not _KEY.match(values["key"]):
+        raise Invalid.field("key", "A key is lower-case letters, digits and _ and starts with a letter.")
+    _check_choices(values["type"], values.get("choices"))
+    exists = select(CustomField).where(CustomField.entity == values["entity"], CustomField.key == values["key"])
+    if session.scalar(exists):
+        raise Conflict(f"A {values['entity'].value} field with key {values['key']!r} exists.")
+    field = CustomField(**values)
+    session.add(field)
+    session.flush()
+    audit.record_change(session, actor, "custom_field.created", "custom_field", field.id, after=values)
+    return field
+
+
+def update_field(session: Session, actor: Principal, field_id: uuid.UUID, changes: dict) -> CustomField:
+    require(actor, Right.LISTS_MANAGE)
+    field = get_field(session, field_id)
+    _check_choices(field.type, changes.get("choices", field.choices))
+    before = {k: getattr(field, k) for k in changes}
+    for key, value in changes.items():
+        setattr(field, key, value)
+    session.flush()
+    audit.record_change(session, actor, "custom_field.updated", "custom_field", field.id, before=before, after=changes)
+    return field
+
+
+def _check_choices(field_type: FieldType, choices: list | None) -> None:
+    if field_type == FieldType.CHOICE and not choices:
+        raise Invalid.field("choices", "A choice field needs a list of choices.")
+
+
+def fields_by_key(session: Session, entity: FieldEntity) -> dict[str, CustomField]:
+    return {f.key: f for f in list_fields(session, entity)}
+
+
+def typed_value(field: CustomField, raw) -> dict:
+    """The column values (value_text / value_number / value_date / value_bool) for a raw input.
+
+    Raises Invalid naming the field when the value does not fit its type.
+    """
+    name = f"fields.{field.key}"
+    try:
+        if field.type == FieldType.TEXT:
+            return {"value_text": str(raw)[:1000]}
+        if field.type == FieldType.CHOICE:
+            if raw not in (field.choices or []):
+                raise Invalid.field(name, f"{field.label}: choose one of {', '.join(map(str, field.choices))}.")
+            return {"value_text": str(raw)}
+        if field.type == FieldType.NUMBER:
+            if isinstance(raw, bool):
+                raise ValueError
+            return {"value_number": Decimal(str(raw))}
+        if field.type == FieldType.DATE:
+            return {"value_date": raw if isinstance(raw, date) else date.fromisoformat(str(raw))}
+        if field.type == FieldType.BOOLEAN:
+            if not isinstance(raw, bool):
+                raise ValueError
+            return {"value_bool": raw}
+    except (ValueError, InvalidOperation):
+        raise Invalid.field(name, f"{field.label}: the value is not a valid {field.type.value}.") from None
+    raise AssertionError(field.type)
+
+
+def plain_value(field: CustomField, row) -> object:
+    """The stored value back in its JSON form."""
+    if field.type in (FieldType.TEXT, FieldType.CHOICE):
+        return row.value_text
+    if field.type == FieldType.NUMBER:
+        number = row.value_number
+        return int(number) if number == number.to_integral_value() else float(number)
+    if field.type == FieldType.DATE:
+        return row.value_date.isoformat()
+    return row.value_bool
