@@ -4,17 +4,20 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from server.admin import services as lists
 from server.auth import services as auth
 from server.auth.models import User
 from server.auth.rights import RoleCode
 
 
 def initialise(session: Session, passwords: auth.Passwords, admin_password: str) -> bool:
-    """Create the roles; create user 'admin' with every administrator role if no user exists.
+    """Create the roles and the default lists; create user 'admin' with every administrator role
+    if no user exists.
 
     Returns whether the administrator was created.
     """
     auth.ensure_roles(session)
+    lists.ensure_default_lists(session)
     if session.scalar(select(func.count()).select_from(User)):
         return False
     auth.create_user(

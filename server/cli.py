@@ -16,7 +16,19 @@ def _session():
     return current_app.extensions["sagspost.sessionmaker"]()
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False)
+class _Group(FlaskGroup):
+    """Domain errors (bad file, unreachable directory …) end a command with their message, not a traceback."""
+
+    def invoke(self, ctx):
+        from server.errors import DomainError
+
+        try:
+            return super().invoke(ctx)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+
+
+@click.group(cls=_Group, create_app=create_app, add_default_commands=False)
 def main():
     """Sagspost: case files and Digital Post."""
 

@@ -5,6 +5,7 @@ from http import HTTPStatus
 
 from flask import jsonify
 from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException, default_exceptions
 
 
 class DomainError(Exception):
@@ -50,6 +51,11 @@ def error_body(status: int, message: str, errors: dict | None = None) -> dict:
 
 
 def register_error_handlers(app) -> None:
+    # Registered per status code: Flask prefers a code's handler to flask-smorest's catch-all
+    # HTTPException handler, whose body lacks `message` (validation errors, unknown URLs, 405 …).
+    for code in default_exceptions:
+        app.register_error_handler(code, _http_error)
+
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
         return jsonify(error_body(exc.status, exc.message, exc.errors)), exc.status
@@ -59,6 +65,21 @@ def register_error_handlers(app) -> None:
         # The constraint text can echo column values (a CPR number), so it is never returned.
         app.logger.warning("integrity error", extra={"constraint": _constraint_name(exc)})
         return jsonify(error_body(409, "The change conflicts with existing data.")), 409
+
+
+def _http_error(exc: HTTPException):
+    data = getattr(exc, "data", None) or {}
+    errors = data.get("errors") or data.get("messages")
+    message = data.get("message")
+    if not message:
+        message = "The request is not valid; see errors." if errors else (exc.description or exc.name)
+    # keep headers such as Allow (405) and those webargs passes along, never the HTML content type
+    headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+    headers.update(data.get("headers") or {})
+    body = {"code": exc.code, "status": exc.name, "message": message}
+    if errors:
+        body["errors"] = errors
+    return jsonify(body), exc.code, headers
 
 
 def _constraint_name(exc: IntegrityError) -> str | None:

@@ -12,6 +12,7 @@ from flask import g, has_request_context, request
 
 # DDMMYY-SSSS or DDMMYYSSSS not part of a longer digit run
 _CPR = re.compile(r"(?<!\d)([0-3]\d[01]\d\d\d)-?(\d{4})(?!\d)")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
@@ -33,7 +34,25 @@ class JsonFormatter(logging.Formatter):
         entry.update({k: v for k, v in vars(record).items() if k not in _RESERVED})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return mask_cpr(json.dumps(entry, default=str, ensure_ascii=False))
+        # Masked value by value, not on the finished line: a CPR given as a number would otherwise
+        # turn into `010190-xxxx` without quotes and break the JSON.
+        return json.dumps(_masked(entry), ensure_ascii=False)
+
+
+def _masked(value):
+    if isinstance(value, str):
+        return mask_cpr(value)
+    if isinstance(value, dict):
+        return {mask_cpr(str(k)): _masked(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_masked(v) for v in value]
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        text = str(value)
+        masked = mask_cpr(text)
+        return value if masked == text else masked
+    return mask_cpr(str(value))
 
 
 class TextFormatter(logging.Formatter):
@@ -58,10 +77,11 @@ def init_request_logging(app) -> None:
 
     @app.before_request
     def _start():
-        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+        # a caller's id is kept for tracing across systems, but only if it is short and plain
+        given = request.headers.get("X-Request-Id", "")
+        g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         g.request_started = time.perf_counter()
 
-    @app.after_request
     def _finish(response):
         if "request_started" in g:
             # The path only: query strings may carry search terms typed by users.
@@ -76,3 +96,7 @@ def init_request_logging(app) -> None:
             )
             response.headers["X-Request-Id"] = g.request_id
         return response
+
+    # after_request functions run last-registered first; put this one at the front of the list so it
+    # runs after the unit of work has committed, and a failed commit is logged as the 500 it becomes.
+    app.after_request_funcs.setdefault(None, []).insert(0, _finish)

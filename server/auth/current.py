@@ -33,7 +33,8 @@ def init_app(app) -> None:
         if user is not None:
             g.principal = services.principal_for(user)
             g.via_cookie = True
-            if request.method not in SAFE_METHODS:
+            # Signing in again needs no token: it only ever replaces the session with the caller's own.
+            if request.method not in SAFE_METHODS and request.endpoint != "auth.Login":
                 _check_csrf()
 
 
@@ -50,7 +51,8 @@ def _cookie_user() -> User | None:
 def _check_csrf() -> None:
     expected = session.get("csrf", "")
     given = request.headers.get(CSRF_HEADER) or request.form.get("csrf_token", "")
-    if not expected or not hmac.compare_digest(expected, given):
+    # compared as bytes: compare_digest refuses str with non-ASCII characters (a header can carry them)
+    if not expected or not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace")):
         raise Forbidden("Missing or wrong CSRF token; send the X-CSRF-Token header from /api/auth/me.")
 
 

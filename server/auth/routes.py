@@ -6,7 +6,7 @@ from flask import current_app
 from flask.views import MethodView
 
 from server.api import blueprint, page_window, paged
-from server.auth import current, services
+from server.auth import current, directory, services
 from server.auth import schemas as s
 from server.auth.rights import DESCRIPTIONS, Right
 from server.db import get_session
@@ -68,7 +68,8 @@ class Tokens(MethodView):
             get_session(), current.actor(), body["name"], body["expires_in_days"],
             current_app.config["SAGSPOST"].api_token_max_days,
         )
-        return {**s.TokenSchema().dump(token), "token": plaintext}
+        token.secret = plaintext  # carried to NewTokenSchema only; never stored
+        return token
 
 
 @blp.route("/auth/tokens/<uuid:token_id>")
@@ -199,3 +200,30 @@ class RoleByCode(MethodView):
     def put(self, body, code: str):
         """Replace the rights a role holds (rights.manage)"""
         return services.set_role_rights(get_session(), current.actor(), code, body["rights"])
+
+
+# ---------------------------------------------------------------- directory: CSV import and LDAP sync
+
+
+
+@blp.route("/users/import")
+class UsersImport(MethodView):
+    @blp.arguments(s.UserImportFileSchema, location="files")
+    @blp.arguments(s.UserImportQuerySchema, location="query")
+    @blp.response(200, s.ImportReportSchema)
+    def post(self, files, query):
+        """Create and update users and groups from a CSV export of the directory (users.manage)"""
+        return directory.import_csv(
+            get_session(), current.passwords(), files["file"].read(),
+            deactivate_missing=query["deactivate_missing"], actor=current.actor(),
+        )
+
+
+@blp.route("/directory/sync")
+class DirectorySync(MethodView):
+    @blp.response(200, s.ImportReportSchema)
+    def post(self):
+        """Synchronise users and groups from LDAP / Active Directory now (system.operate or users.manage)"""
+        return directory.sync_ldap(
+            get_session(), current.passwords(), current_app.config["SAGSPOST"], actor=current.actor()
+        )

@@ -1,3 +1,4 @@
+from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from server.auth.rights import Right, RoleCode
@@ -128,7 +129,7 @@ class TokenSchema(Schema):
 
 
 class NewTokenSchema(TokenSchema):
-    token = fields.Str(metadata={"description": "The secret; shown only in this answer"})
+    token = fields.Str(attribute="secret", metadata={"description": "The secret; shown only in this answer"})
 
 
 class ImportReportSchema(Schema):
@@ -138,3 +139,22 @@ class ImportReportSchema(Schema):
     created_groups = fields.Int()
     updated_groups = fields.Int()
     problems = fields.List(fields.Str())
+
+
+
+
+class UserImportFileSchema(Schema):
+    file = Upload(
+        required=True,
+        metadata={
+            "description": "CSV export of the organisation directory: `,` or `;` separated, UTF-8 or "
+            "Windows-1252, headers in English or Danish (username/brugernavn/sAMAccountName, "
+            "email/e-mail, name/navn, fornavn/efternavn, groups/grupper, roles/roller, active/aktiv)"
+        },
+    )
+
+
+class UserImportQuerySchema(Schema):
+    deactivate_missing = fields.Bool(
+        load_default=False, metadata={"description": "Deactivate CSV-imported users that are not in this file"}
+    )

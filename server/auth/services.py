@@ -274,7 +274,7 @@ def create_user(
         raise Invalid.field("username", "A username is required.")
     if find_user(session, username):
         raise Conflict(f"The username {username!r} is taken.")
-    if email and session.scalar(select(User).where(func.lower(User.email) == email.lower())):
+    if email and _email_taken(session, email):
         raise Conflict(f"The e-mail address {email!r} belongs to another user.")
     if password is not None:
         check_password_rules(password)
@@ -286,8 +286,8 @@ def create_user(
         source=source,
         external_id=external_id,
     )
-    user.roles = [get_role(session, code) for code in roles]
-    user.groups = [get_group(session, gid) for gid in group_ids]
+    user.roles = [get_role(session, code) for code in dict.fromkeys(roles)]
+    user.groups = [get_group(session, gid) for gid in dict.fromkeys(group_ids)]
     session.add(user)
     session.flush()
     audit.record_change(session, actor, "user.created", "user", user.id, after=_user_values(user))
@@ -303,12 +303,18 @@ def update_user(
         raise Forbidden("Changing users needs the right users.manage.")
     user = get_user(session, user_id)
     before = _user_values(user)
-    if "username" in changes and changes["username"].lower() != user.username.lower():
-        if find_user(session, changes["username"]):
-            raise Conflict(f"The username {changes['username']!r} is taken.")
-        user.username = changes["username"].strip()
+    if "username" in changes:
+        username = changes["username"].strip()
+        if not username:
+            raise Invalid.field("username", "A username is required.")
+        if username.lower() != user.username.lower() and find_user(session, username):
+            raise Conflict(f"The username {username!r} is taken.")
+        user.username = username
     if "email" in changes:
-        user.email = changes["email"] or None
+        email = changes["email"] or None
+        if email and (user.email or "").lower() != email.lower() and _email_taken(session, email, user.id):
+            raise Conflict(f"The e-mail address {email!r} belongs to another user.")
+        user.email = email
     if "full_name" in changes:
         user.full_name = changes["full_name"]
     if "active" in changes:
@@ -316,9 +322,9 @@ def update_user(
             raise Conflict("You cannot deactivate yourself.")
         user.active = changes["active"]
     if "roles" in changes:
-        user.roles = [get_role(session, code) for code in changes["roles"]]
+        user.roles = [get_role(session, code) for code in dict.fromkeys(changes["roles"])]
     if "group_ids" in changes:
-        user.groups = [get_group(session, gid) for gid in changes["group_ids"]]
+        user.groups = [get_group(session, gid) for gid in dict.fromkeys(changes["group_ids"])]
     if "password" in changes:
         check_password_rules(changes["password"])
         user.password_hash = passwords.hash(changes["password"])
@@ -329,6 +335,13 @@ def update_user(
         a["password"] = "changed"
     audit.record_change(session, actor, "user.updated", "user", user.id, before=b, after=a)
     return user
+
+
+def _email_taken(session: Session, email: str, except_id: uuid.UUID | None = None) -> bool:
+    stmt = select(User.id).where(func.lower(User.email) == email.lower())
+    if except_id is not None:
+        stmt = stmt.where(User.id != except_id)
+    return session.scalar(stmt.limit(1)) is not None
 
 
 def link_identity(session: Session, actor: Principal | None, user: User, provider: str, subject: str, email: str | None) -> None:
@@ -393,20 +406,32 @@ def create_group(
 def update_group(session: Session, actor: Principal, group_id: uuid.UUID, changes: dict) -> Group:
     require(actor, Right.USERS_MANAGE)
     group = get_group(session, group_id)
-    before = {"name": group.name, "description": group.description, "active": group.active}
-    if "name" in changes and changes["name"].lower() != group.name.lower():
-        if find_group(session, changes["name"]):
+    before = _group_values(group)
+    if "name" in changes:
+        changes = {**changes, "name": changes["name"].strip()}
+        if not changes["name"]:
+            raise Invalid.field("name", "A group needs a name.")
+        if changes["name"].lower() != group.name.lower() and find_group(session, changes["name"]):
             raise Conflict(f"A group named {changes['name']!r} exists.")
     for key in ("name", "description", "active"):
         if key in changes:
             setattr(group, key, changes[key])
     if "member_ids" in changes:
-        group.members = [get_user(session, uid) for uid in changes["member_ids"]]
+        group.members = [get_user(session, uid) for uid in dict.fromkeys(changes["member_ids"])]
     session.flush()
-    after = {"name": group.name, "description": group.description, "active": group.active}
+    after = _group_values(group)
     b, a = audit.changed_fields(before, after)
     audit.record_change(session, actor, "group.updated", "group", group.id, before=b, after=a)
     return group
+
+
+def _group_values(group: Group) -> dict:
+    return {
+        "name": group.name,
+        "description": group.description,
+        "active": group.active,
+        "members": sorted(u.username for u in group.members),
+    }
 
 
 def add_group_member(session: Session, actor: Principal, group_id: uuid.UUID, user_id: uuid.UUID) -> None:

@@ -24,6 +24,6 @@ def readyz():
         current_app.logger.warning("readiness check failed", extra={"error": type(exc).__name__})
         return jsonify(status="unavailable", reason="database unreachable"), 503
     head = head_revision()
-    if revision != head:
+    if revision is None or revision != head:
         return jsonify(status="unavailable", reason="database schema not migrated", revision=revision, head=head), 503
     return jsonify(status="ready", revision=revision)
