@@ -19,6 +19,8 @@ _SCALARS = (
     "standard_documents", "retention_years", "retention_from", "with_work_plan", "active",
 )
 
+_DEFAULTS = {"title_pattern": "{template}", "retention_from": "closed", "standard_folders": [], "standard_documents": []}
+
 
 def list_templates(session: Session, include_inactive: bool = False) -> list[CaseTemplate]:
     stmt = select(CaseTemplate).order_by(CaseTemplate.name)
@@ -38,6 +40,7 @@ def create_template(session: Session, actor: Principal | None, values: dict) -> 
     if actor is not None:
         auth.require(actor, Right.CASE_TEMPLATES_MANAGE)
     _ensure_unique_name(session, values["name"])
+    values = {**_DEFAULTS, **values}
     template = CaseTemplate(**{k: v for k, v in values.items() if k in _SCALARS})
     _check_refs(session, template)
     template.members = _members(session, values.get("members", []))
