@@ -81,7 +81,7 @@ system-deps:
 
 run: venv
 	$(BIN)/sagspost init
-	exec $(BIN)/sagspost serve --host $(HOST) --port $(PORT)
+	exec $(BIN)/sagspost run --host $(HOST) --port $(PORT)
 
 # --- Tests ----------------------------------------------------------------------------------------
 
@@ -103,9 +103,8 @@ postgres:
 		echo "PostgreSQL does not answer on $(PG_HOST):$(PG_PORT)" >&2; exit 1; \
 	fi
 
-bench: venv
-	@test -f bench/run.py || { echo "bench/run.py not found: no benchmarks yet" >&2; exit 1; }
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+bench: venv postgres
+	SAGSPOST_DATABASE_URL='$(PG_URL)' $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # --- Schema migrations ----------------------------------------------------------------------------
 

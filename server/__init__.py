@@ -14,6 +14,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from flask_smorest import Api
     from server.auth import current
     from server.auth.services import Passwords
+    from server.documents.blobs import LocalBlobStore
+    from server.jobs import worker as jobs_worker
 
     settings = settings or Settings.from_env()
     logs.configure_logging(settings.log_level, settings.log_format)
@@ -50,6 +52,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db.init_app(app, db.make_engine(settings.sqlalchemy_url))
+    app.extensions["sagspost.blobs"] = LocalBlobStore(settings.blob_dir)
+    jobs_worker.init_app(app)
+    _register_job_handlers()
     app.extensions["sagspost.passwords"] = Passwords(settings.argon2_time_cost, settings.argon2_memory_cost_kib)
     logs.init_request_logging(app)
     current.init_app(app)
@@ -65,8 +70,15 @@ def _register_blueprints(app: Flask, api) -> None:
     from server.auth.routes import blp as auth_blp
     from server.cases.routes import blp as cases_blp
     from server.contacts.routes import blp as contacts_blp
+    from server.documents.routes import blp as documents_blp
     from server.health.routes import bp as health_bp
+    from server.search.routes import blp as search_blp
 
     app.register_blueprint(health_bp)
-    for blp in (auth_blp, contacts_blp, admin_blp, cases_blp, audit_blp):
+    for blp in (auth_blp, contacts_blp, admin_blp, cases_blp, documents_blp, audit_blp, search_blp):
         api.register_blueprint(blp)
+
+
+def _register_job_handlers() -> None:
+    """Each domain's background job handlers register themselves when imported."""
+    from server.documents import jobs as _documents_jobs  # noqa: F401

@@ -80,6 +80,36 @@ def serve(host, port, threads):
     waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads, ident="sagspost")
 
 
+@main.command("run")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=8000, type=int)
+@click.pass_context
+def run(ctx, host, port):
+    """Serve the app and run a background worker beside it; Ctrl-C stops both."""
+    import subprocess
+
+    worker_process = subprocess.Popen([sys.executable, "-m", "server.cli", "worker"])
+    try:
+        ctx.invoke(serve, host=host, port=port)
+    finally:
+        worker_process.terminate()
+        try:
+            worker_process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker_process.kill()
+
+
+@main.command("worker")
+@click.option("--concurrency", default=2, type=int, help="Parallel jobs (processes).")
+@with_appcontext
+def worker(concurrency):
+    """Run background jobs (text extraction, sending, …) from the queue."""
+    from server.jobs import worker as jobs_worker
+
+    jobs_worker.use_app(current_app._get_current_object())
+    jobs_worker.celery.worker_main(["worker", "--loglevel", "WARNING", "--concurrency", str(concurrency), "--without-gossip", "--without-mingle"])
+
+
 @main.command("import-users")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--deactivate-missing", is_flag=True, help="Deactivate CSV-imported users absent from this file.")
@@ -119,3 +149,20 @@ def import_kle(xml_file: Path, plan_name: str):
     with _session() as session, session.begin():
         report = kle.import_kle(session, None, xml_file.read_bytes(), plan_name)
     click.echo(report.describe())
+
+
+@main.command("reindex")
+@click.option("--batch-size", default=500, type=int, help="Entities indexed per transaction.")
+@click.option("--type", "types", multiple=True, type=click.Choice(["case", "document", "contact"]),
+              help="Only this entity type (repeatable); all by default.")
+@with_appcontext
+def reindex(batch_size: int, types: tuple[str, ...]):
+    """Rebuild the search index from the cases, documents and contacts, in batches."""
+    from server.search import services as search
+
+    counts = search.reindex(_session, batch_size=batch_size, types=list(types) or None)
+    click.echo(", ".join(f"{n} {t}" for t, n in counts.items()) + " indexed")
+
+
+if __name__ == "__main__":
+    main()

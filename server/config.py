@@ -32,11 +32,24 @@ class Settings:
     ldap_group_base: str = ""
     ldap_user_filter: str = "(objectClass=inetOrgPerson)"
     ldap_group_filter: str = "(|(objectClass=groupOfNames)(objectClass=group))"
+    # Celery broker: empty means the embedded default, a SQLite file in the data folder
+    broker_url: str = ""
+    # run background jobs inline right after commit instead of on a worker (tests, one-off scripts)
+    jobs_inline: bool = False
+    max_upload_mb: int = 1024
     testing: bool = False
 
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'sagspost.db'}"
+
+    @property
+    def celery_broker_url(self) -> str:
+        return self.broker_url or f"sqla+sqlite:///{self.data_dir / 'broker.sqlite'}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
 
     @property
     def is_sqlite(self) -> bool:

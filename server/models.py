@@ -4,6 +4,9 @@ from server.audit import models as _audit  # noqa: F401
 from server.auth import models as _auth  # noqa: F401
 from server.cases import models as _cases  # noqa: F401
 from server.contacts import models as _contacts  # noqa: F401
+from server.documents import models as _documents  # noqa: F401
+from server.jobs import models as _jobs  # noqa: F401
+from server.search import models as _search  # noqa: F401
 from server.db import Base
 
 metadata = Base.metadata

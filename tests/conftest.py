@@ -53,6 +53,7 @@ def make_settings(tmp_path, database_url: str, **overrides) -> Settings:
         log_level="WARNING",
         argon2_time_cost=1,
         argon2_memory_cost_kib=1024,
+        jobs_inline=True,
         testing=True,
     )
     values.update(overrides)

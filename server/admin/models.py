@@ -50,3 +50,30 @@ class CustomField(IdMixin, TimestampMixin, Base):
     required: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DocumentType(IdMixin, TimestampMixin, Base):
+    """A dokumenttype (brev, faktura, notat …) with its default retention."""
+
+    __tablename__ = "document_types"
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    retention_years: Mapped[int | None] = mapped_column(Integer)
+
+
+class FileTypeRule(IdMixin, TimestampMixin, Base):
+    """An allowed (or refused) file type, matched on the MIME type found from the file's content."""
+
+    __tablename__ = "file_type_rules"
+    mime: Mapped[str] = mapped_column(String(200), unique=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    allowed: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Setting(Base):
+    """One administrable setting (key → JSON value); the code names the keys and their defaults."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[dict | list | str | int | bool | None] = mapped_column(JSON)

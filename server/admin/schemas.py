@@ -50,3 +50,27 @@ class CustomFieldUpdateSchema(Schema):
 
 class CustomFieldQuerySchema(ListQuerySchema):
     entity = fields.Enum(FieldEntity, by_value=True)
+
+
+class DocumentTypeSchema(NamedItemSchema):
+    is_default = fields.Bool(load_default=False)
+    retention_years = fields.Int(load_default=None, allow_none=True, validate=validate.Range(min=0, max=200))
+
+
+class DocumentTypeUpdateSchema(NamedItemUpdateSchema):
+    is_default = fields.Bool()
+    retention_years = fields.Int(allow_none=True, validate=validate.Range(min=0, max=200))
+
+
+class FileTypeRuleSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    mime = fields.Str(required=True, validate=validate.Regexp(r"^[\w.+-]+/[\w.+-]+$"))
+    label = fields.Str(load_default="", validate=validate.Length(max=200))
+    allowed = fields.Bool(load_default=True)
+
+
+class SettingSchema(Schema):
+    key = fields.Str(dump_only=True)
+    value = fields.Raw(required=True)
+    default = fields.Raw(dump_only=True)
+    description = fields.Str(dump_only=True)

@@ -9,15 +9,24 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.admin.models import CustomField, FieldEntity, FieldType, NoteCategory, PartyRole
+from server.admin.models import (
+    CustomField,
+    DocumentType,
+    FieldEntity,
+    FieldType,
+    FileTypeRule,
+    NoteCategory,
+    PartyRole,
+    Setting,
+)
 from server.audit import services as audit
 from server.auth.principal import Principal
 from server.auth.rights import Right
 from server.auth.services import require
 from server.errors import Conflict, Invalid, NotFound
 
-NamedList = type[PartyRole] | type[NoteCategory]
-_ENTITY_NAMES = {PartyRole: "party_role", NoteCategory: "note_category"}
+NamedList = type[PartyRole] | type[NoteCategory] | type[DocumentType]
+_ENTITY_NAMES = {PartyRole: "party_role", NoteCategory: "note_category", DocumentType: "document_type"}
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
 
 
@@ -70,7 +79,11 @@ def _ensure_unique_name(session: Session, model: NamedList, name: str) -> None:
 
 def ensure_default_lists(session: Session) -> None:
     """A new installation starts with common Danish party roles and note categories."""
-    for model, names in ((PartyRole, DEFAULT_PARTY_ROLES), (NoteCategory, DEFAULT_NOTE_CATEGORIES)):
+    for model, names in (
+        (PartyRole, DEFAULT_PARTY_ROLES),
+        (NoteCategory, DEFAULT_NOTE_CATEGORIES),
+        (DocumentType, DEFAULT_DOCUMENT_TYPES),
+    ):
         existing = {n.lower() for n in session.scalars(select(model.name))}
         session.add_all(model(name=n) for n in names if n.lower() not in existing)
     session.flush()
@@ -78,6 +91,7 @@ def ensure_default_lists(session: Session) -> None:
 
 DEFAULT_PARTY_ROLES = ["Primær part", "Part", "Elev", "Medarbejder", "Værge", "Forælder", "Partsrepræsentant", "Virksomhed"]
 DEFAULT_NOTE_CATEGORIES = ["Generelt", "Telefonnotat", "Mødenotat", "Aktindsigt"]
+DEFAULT_DOCUMENT_TYPES = ["Brev", "E-mail", "Notat", "Afgørelse", "Partshøring", "Faktura", "Kontrakt", "Rapport", "Bilag"]
 
 
 # ---------------------------------------------------------------- custom fields
@@ -173,3 +187,97 @@ def plain_value(field: CustomField, row) -> object:
     if field.type == FieldType.DATE:
         return row.value_date.isoformat()
     return row.value_bool
+
+
+# ---------------------------------------------------------------- document types
+
+
+def document_type(session: Session, type_id: uuid.UUID | None) -> DocumentType | None:
+    """The active document type with that id (None for None); refuses unknown and retired types."""
+    if type_id is None:
+        return None
+    item = get_named(session, DocumentType, type_id)
+    if not item.active:
+        raise Invalid.field("document_type_id", f"The document type {item.name!r} is no longer in use.")
+    return item
+
+
+def document_type_by_name(session: Session, name: str) -> DocumentType | None:
+    return session.scalar(select(DocumentType).where(func.lower(DocumentType.name) == name.lower()))
+
+
+# ---------------------------------------------------------------- allowed file types
+
+
+def list_file_rules(session: Session) -> list[FileTypeRule]:
+    return list(session.scalars(select(FileTypeRule).order_by(FileTypeRule.mime)))
+
+
+def set_file_rule(session: Session, actor: Principal, mime: str, *, allowed: bool, label: str = "") -> FileTypeRule:
+    require(actor, Right.LISTS_MANAGE)
+    rule = session.scalar(select(FileTypeRule).where(FileTypeRule.mime == mime))
+    before = {"allowed": rule.allowed} if rule else None
+    if rule is None:
+        rule = FileTypeRule(mime=mime)
+        session.add(rule)
+    rule.allowed, rule.label = allowed, label or rule.label
+    session.flush()
+    audit.record_change(session, actor, "file_type.set", "file_type", rule.id, before=before,
+                        after={"mime": mime, "allowed": allowed})
+    return rule
+
+
+def delete_file_rule(session: Session, actor: Principal, rule_id: uuid.UUID) -> None:
+    require(actor, Right.LISTS_MANAGE)
+    rule = session.get(FileTypeRule, rule_id)
+    if rule is None:
+        raise NotFound("No such file type rule.")
+    session.delete(rule)
+    audit.record_change(session, actor, "file_type.deleted", "file_type", rule_id, before={"mime": rule.mime})
+
+
+def check_file_type(session: Session, mime: str, label: str) -> None:
+    """Refuse a file whose content type is refused, or not listed when only listed types may be uploaded."""
+    rule = session.scalar(select(FileTypeRule).where(FileTypeRule.mime == mime))
+    if rule is not None and not rule.allowed:
+        raise Invalid.field("file", f"Files of type {label} ({mime}) may not be uploaded here.")
+    if rule is None and get_setting(session, "uploads.only_listed_types"):
+        raise Invalid.field("file", f"Only listed file types may be uploaded, and {label} ({mime}) is not listed.")
+
+
+# ---------------------------------------------------------------- settings
+
+
+SETTINGS: dict[str, tuple[type, object, str]] = {
+    "uploads.only_listed_types": (bool, False, "Only file types on the list may be uploaded"),
+    "trash.retention_days": (int, 30, "Days a deleted item stays in the trash before it is purged"),
+    "trash.auto_purge": (bool, True, "Purge the trash automatically after the retention days"),
+}
+
+
+def get_setting(session: Session, key: str):
+    kind, default, _ = SETTINGS[key]
+    row = session.get(Setting, key)
+    return default if row is None else row.value
+
+
+def all_settings(session: Session) -> list[dict]:
+    return [
+        {"key": key, "value": get_setting(session, key), "default": default, "description": text}
+        for key, (_kind, default, text) in SETTINGS.items()
+    ]
+
+
+def set_setting(session: Session, actor: Principal, key: str, value) -> None:
+    require(actor, Right.LISTS_MANAGE)
+    if key not in SETTINGS:
+        raise NotFound(f"No setting named {key!r}.")
+    kind = SETTINGS[key][0]
+    if type(value) is not kind or (kind is int and value < 0):
+        raise Invalid.field("value", f"{key} takes a {'non-negative whole number' if kind is int else kind.__name__}.")
+    before = get_setting(session, key)
+    row = session.get(Setting, key) or Setting(key=key)
+    row.value = value
+    session.add(row)
+    session.flush()
+    audit.record_change(session, actor, "setting.changed", "setting", None, summary=key, before={key: before}, after={key: value})

@@ -116,3 +116,13 @@ def _plain(value):
     if isinstance(value, (list, tuple, set)):
         return [_plain(v) for v in value]
     return value
+
+
+def query_entity_history(
+    session: Session, entity_type: str, entity_id: uuid.UUID, *, offset: int, limit: int
+) -> tuple[list[AuditEvent], int]:
+    """One entity's changes, newest first; the caller has checked the reader's access."""
+    stmt = select(AuditEvent).where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = session.scalars(stmt.order_by(AuditEvent.at.desc()).offset(offset).limit(limit)).all()
+    return list(rows), total

@@ -64,9 +64,7 @@ class User(IdMixin, TimestampMixin, Base):
 
     groups: Mapped[list[Group]] = relationship(secondary=user_groups, back_populates="members", lazy="selectin")
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin")
-    identities: Mapped[list["ExternalIdentity"]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
-    )
+    identities: Mapped[list["ExternalIdentity"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
 
 class ExternalIdentity(IdMixin, Base):

@@ -23,6 +23,9 @@ class Right(str, enum.Enum):
     CONTACTS_CREATE = "contacts.create"
     CONTACTS_EDIT = "contacts.edit"
     CONTACTS_VIEW_CPR = "contacts.view_cpr"
+    DOCUMENTS_REOPEN = "documents.reopen"
+    TRASH_MANAGE = "trash.manage"
+    RETENTION_MANAGE = "retention.manage"
 
 
 DESCRIPTIONS: dict[Right, str] = {
@@ -40,6 +43,9 @@ DESCRIPTIONS: dict[Right, str] = {
     Right.CONTACTS_CREATE: "Create contacts",
     Right.CONTACTS_EDIT: "Edit contacts",
     Right.CONTACTS_VIEW_CPR: "See CPR numbers in full instead of masked",
+    Right.DOCUMENTS_REOPEN: "Reopen a final document so it can change (recorded in its history)",
+    Right.TRASH_MANAGE: "See everyone's deleted items, restore them and purge the trash",
+    Right.RETENTION_MANAGE: "List what is past its retention period and dispose of it",
 }
 
 
@@ -75,6 +81,9 @@ DEFAULT_ROLE_RIGHTS: dict[RoleCode, set[Right]] = {
         Right.CASE_TEMPLATES_MANAGE,
         Right.LISTS_MANAGE,
         Right.CASES_DELETE,
+        Right.DOCUMENTS_REOPEN,
+        Right.TRASH_MANAGE,
+        Right.RETENTION_MANAGE,
         *_CASEWORK,
     },
     RoleCode.CASEWORKER: set(_CASEWORK),

@@ -249,6 +249,12 @@ def get_user(session: Session, user_id: uuid.UUID) -> User:
     return user
 
 
+def display_name(session: Session, user_id: uuid.UUID) -> str | None:
+    """A user's name for showing beside what they own, without loading the whole user."""
+    row = session.execute(select(User.full_name, User.username).where(User.id == user_id)).first()
+    return (row.full_name or row.username) if row else None
+
+
 def find_user(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(func.lower(User.username) == username.lower()))
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -112,6 +113,11 @@ class Case(IdMixin, TimestampMixin, Base):
         Index("ix_cases_owner_group_updated", "owner_group_id", "updated_at"),
         Index("ix_cases_journal_key_updated", "journal_key_id", "updated_at"),
         Index("ix_cases_updated", "updated_at"),
+        # "ikke tildelte": a partial index keeps the count of unassigned cases in my groups cheap
+        Index(
+            "ix_cases_unassigned", "owner_group_id", "updated_at",
+            postgresql_where=text("owner_user_id IS NULL"), sqlite_where=text("owner_user_id IS NULL"),
+        ),
     )
     number: Mapped[str] = mapped_column(String(20), unique=True)
     title: Mapped[str] = mapped_column(String(500))

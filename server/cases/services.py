@@ -35,6 +35,7 @@ from server.cases.models import (
 from server.contacts import services as contacts
 from server.db import utcnow
 from server.errors import Conflict, Forbidden, Invalid, NotFound
+from server.search import feeds as search_feeds
 
 _NOT_FOUND = "No such case."
 _STATUS_MOVES = {
@@ -118,7 +119,7 @@ _SORTS = {
 def list_cases(
     session: Session, actor: Principal, flt: CaseFilter, *, sort: str = "-updated_at", offset: int, limit: int
 ) -> tuple[list[Case], int]:
-    stmt = select(Case).where(_scope(actor, flt.scope), *_conditions(session, flt))
+    stmt = select(Case).where(_scope(session, actor, flt.scope), *_conditions(session, flt))
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     column = _SORTS.get(sort.lstrip("-"))
     if column is None:
@@ -128,9 +129,9 @@ def list_cases(
     return list(rows), total
 
 
-def _scope(actor: Principal, scope: str):
+def _scope(session: Session, actor: Principal, scope: str):
     if scope == "mine":
-        return access.mine(actor)
+        return access.mine(session, actor)
     if scope == "unassigned":
         return access.unassigned_in_my_groups(actor)
     if scope == "all":
@@ -234,6 +235,7 @@ def create_case(
                         summary=f"Oprettede sagen {case.number}", after=_values(case))
     for party in parties:
         add_party(session, actor, case.id, **party)
+    search_feeds.index_case(session, case)
     return case
 
 
@@ -283,6 +285,7 @@ def update_case(session: Session, actor: Principal, case_id: uuid.UUID, changes:
     if a:
         audit.record_change(session, actor, "case.updated", "case", case.id, case_id=case.id,
                             summary="Redigerede sagens informationer", before=b, after=a)
+    search_feeds.index_case(session, case)
     return case
 
 
@@ -298,6 +301,7 @@ def change_status(session: Session, actor: Principal, case_id: uuid.UUID, status
     _touch(case)
     audit.record_change(session, actor, "case.status_changed", "case", case.id, case_id=case.id,
                         summary=f"Ændrede status til {status.value}", before={"status": before}, after={"status": status})
+    search_feeds.index_case(session, case)
     return case
 
 
@@ -324,6 +328,7 @@ def assign_case(
     after = {"owner_user_id": case.owner_user_id, "owner_group_id": case.owner_group_id}
     audit.record_change(session, actor, "case.assigned", "case", case.id, case_id=case.id,
                         summary="Tildelte sagen", before=before, after=after)
+    search_feeds.index_case(session, case)
     return case
 
 
@@ -465,6 +470,7 @@ def add_party(
     audit.record_change(session, actor, "case.party_added", "case_party", party.id, case_id=case.id,
                         summary=f"Tilføjede part {name}" + (f" som {role.name}" if role else ""),
                         after={"contact_id": contact_id, "role": role.name if role else None, "is_primary": is_primary})
+    search_feeds.index_case(session, case)
     return party
 
 
@@ -492,6 +498,7 @@ def remove_party(session: Session, actor: Principal, case_id: uuid.UUID, party_i
     _touch(case)
     audit.record_change(session, actor, "case.party_removed", "case_party", party_id, case_id=case.id,
                         summary="Fjernede en part", before={"contact_id": party.contact_id, "role_id": party.role_id})
+    search_feeds.index_case(session, case)
 
 
 def _party(case: Case, party_id: uuid.UUID) -> CaseParty:
@@ -562,3 +569,14 @@ def history(session: Session, actor: Principal, case_id: uuid.UUID, *, offset: i
     return audit.case_history(session, case_id, offset=offset, limit=limit)
 
 
+
+
+def visible_case_id(actor: Principal, case_id_column):
+    """For other domains (documents, search): a predicate on their case-id column that is true
+    exactly where the actor may read the case."""
+    return access.visible_case_id(actor, case_id_column)
+
+
+def journal_key_id_of(session: Session, case_id: uuid.UUID) -> uuid.UUID | None:
+    """For indexing what lies on a case (no reader involved, so no access check)."""
+    return session.scalar(select(Case.journal_key_id).where(Case.id == case_id))

@@ -11,7 +11,6 @@ from server.cases.models import Case
 
 def case_detail(session: Session, actor: Principal, case: Case) -> dict:
     key = journal.get_key(session, case.journal_key_id) if case.journal_key_id else None
-    owner = auth.get_user(session, case.owner_user_id) if case.owner_user_id else None
     group = auth.get_group(session, case.owner_group_id) if case.owner_group_id else None
     return {
         "id": case.id,
@@ -25,7 +24,7 @@ def case_detail(session: Session, actor: Principal, case: Case) -> dict:
         "journal_key_id": case.journal_key_id,
         "journal_key": journal.key_label(key) or None,
         "owner_user_id": case.owner_user_id,
-        "owner_user": (owner.full_name or owner.username) if owner else None,
+        "owner_user": auth.display_name(session, case.owner_user_id) if case.owner_user_id else None,
         "owner_group_id": case.owner_group_id,
         "owner_group": group.name if group else None,
         "created_by_id": case.created_by_id,

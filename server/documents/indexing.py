@@ -1,0 +1,43 @@
+"""What the search index knows about a document: its metadata and its files' extracted text."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from server.admin import services as lists
+from server.admin.models import DocumentType
+from server.cases import services as cases
+from server.documents.models import Document
+from server.search import services as search
+
+# the index body is capped; beyond this the extra text adds little to finding the document
+MAX_BODY = 1_000_000
+
+
+def index_document(session: Session, doc: Document) -> None:
+    if doc.deleted_at is not None:
+        search.remove(session, "document", doc.id)
+        return
+    search.index(session, entry_for(session, doc))
+
+
+def entry_for(session: Session, doc: Document) -> search.IndexEntry:
+    doc_type = lists.get_named(session, DocumentType, doc.document_type_id) if doc.document_type_id else None
+    parts = [doc.description, " ".join(t.tag for t in doc.tags), doc_type.name if doc_type else ""]
+    for file in doc.files:
+        version = file.versions[-1] if file.versions else None
+        parts.append(file.name)
+        if version is not None and version.text:
+            parts.append(version.text)
+    body = "\n".join(p for p in parts if p)[:MAX_BODY]
+    return search.IndexEntry(
+        entity_type="document",
+        entity_id=doc.id,
+        title=doc.title,
+        body=body,
+        case_id=doc.case_id,
+        owner_user_id=doc.owner_user_id if doc.case_id is None and doc.shared_group_id is None else None,
+        group_id=doc.shared_group_id if doc.case_id is None else None,
+        document_type_id=doc.document_type_id,
+        journal_key_id=cases.journal_key_id_of(session, doc.case_id) if doc.case_id else None,
+        entry_date=doc.document_date,
+    )

@@ -1,0 +1,495 @@
+"""Documents: where they live, who may see them, drafts and finals, files and versions."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import BinaryIO
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from server.admin import services as lists
+from server.audit import services as audit
+from server.auth import services as auth
+from server.auth.principal import Principal
+from server.auth.rights import Right
+from server.cases import services as cases
+from server.cases.access import Level
+from server.contacts import services as contacts
+from server.db import utcnow
+from server.documents import filetypes, indexing
+from server.documents.blobs import BlobStore, TooLarge
+from server.documents.models import (
+    ContactRole,
+    Direction,
+    Document,
+    DocumentComment,
+    DocumentContact,
+    DocumentFile,
+    DocumentReference,
+    DocumentStatus,
+    DocumentTag,
+    FileRole,
+    FileVersion,
+    TextStatus,
+)
+from server.errors import Conflict, Forbidden, Invalid, NotFound
+from server.jobs import services as jobs
+
+_NOT_FOUND = "No such document."
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as it arrives: a readable stream and the name the client gave it."""
+
+    stream: BinaryIO
+    filename: str
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    sha256: str
+    size: int
+    mime: str
+    filename: str
+
+
+# ---------------------------------------------------------------- access
+
+
+def require_document(
+    session: Session, actor: Principal, document_id: uuid.UUID, needed: Level = Level.READ, *, include_deleted=False
+) -> Document:
+    """The document if the actor may read (or change) it; 404 when they may not see it at all."""
+    doc = session.get(Document, document_id)
+    if doc is None or (doc.deleted_at is not None and not include_deleted):
+        raise NotFound(_NOT_FOUND)
+    if doc.case_id is not None:
+        try:
+            cases.require_case(session, actor, doc.case_id, needed)
+        except NotFound:
+            raise NotFound(_NOT_FOUND) from None
+        return doc
+    if doc.owner_user_id == actor.user_id or (doc.shared_group_id is not None and doc.shared_group_id in actor.group_ids):
+        return doc
+    raise NotFound(_NOT_FOUND)
+
+
+def read_document(session: Session, actor: Principal, document_id: uuid.UUID, what: str = "read_document") -> Document:
+    """A read by a user; a document on a case is part of the case, so the read goes to its access log."""
+    doc = require_document(session, actor, document_id)
+    if doc.case_id is not None:
+        audit.record_case_read(session, actor, doc.case_id, action=what)
+    return doc
+
+
+def _require_draft(doc: Document) -> None:
+    if doc.status == DocumentStatus.FINAL:
+        raise Conflict("The document is final; reopen it (a right of its own) before changing it.")
+
+
+# ---------------------------------------------------------------- listing
+
+
+@dataclass(frozen=True)
+class DocumentFilter:
+    scope: str = "mine"  # mine | shared | case
+    case_id: uuid.UUID | None = None
+    folder_id: uuid.UUID | None = None
+    status: DocumentStatus | None = None
+    document_type_id: uuid.UUID | None = None
+    tag: str | None = None
+    q: str | None = None
+
+
+def list_documents(session: Session, actor: Principal, flt: DocumentFilter, *, offset: int, limit: int):
+    stmt = select(Document).where(Document.deleted_at.is_(None))
+    if flt.scope == "case":
+        if flt.case_id is None:
+            raise Invalid.field("case_id", "Listing a case's documents needs case_id.")
+        cases.read_case(session, actor, flt.case_id, "read_documents")
+        stmt = stmt.where(Document.case_id == flt.case_id)
+        if flt.folder_id:
+            stmt = stmt.where(Document.folder_id == flt.folder_id)
+    elif flt.scope == "mine":
+        stmt = stmt.where(Document.case_id.is_(None), Document.owner_user_id == actor.user_id,
+                          Document.shared_group_id.is_(None))
+    elif flt.scope == "shared":
+        if not actor.group_ids:
+            return [], 0
+        stmt = stmt.where(Document.case_id.is_(None), Document.shared_group_id.in_(actor.group_ids))
+    else:
+        raise Invalid.field("scope", "The scope is mine, shared or case.")
+    if flt.status:
+        stmt = stmt.where(Document.status == flt.status)
+    if flt.document_type_id:
+        stmt = stmt.where(Document.document_type_id == flt.document_type_id)
+    if flt.tag:
+        stmt = stmt.where(Document.id.in_(select(DocumentTag.document_id).where(DocumentTag.tag == flt.tag.lower())))
+    if flt.q:
+        stmt = stmt.where(func.lower(Document.title).like(f"%{flt.q.lower()}%"))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = session.scalars(stmt.order_by(Document.updated_at.desc(), Document.id).offset(offset).limit(limit))
+    return list(rows), total
+
+
+# ---------------------------------------------------------------- files
+
+
+def store_upload(session: Session, store: BlobStore, upload: Upload, max_bytes: int) -> StoredFile:
+    """Stream the upload into the blob store and decide its type from its content."""
+    try:
+        blob = store.put_stream(upload.stream, max_bytes=max_bytes)
+    except TooLarge:
+        raise Invalid.field("file", f"The file is larger than the limit of {max_bytes // (1024 * 1024)} MB.") from None
+    filetype = filetypes.detect_file(store.path(blob.sha256))
+    if blob.size == 0 or filetype.mime == filetypes.EMPTY.mime:
+        raise Invalid.field("file", f"The file {filetypes.safe_filename(upload.filename)!r} is empty.")
+    lists.check_file_type(session, filetype.mime, filetype.label)
+    return StoredFile(sha256=blob.sha256, size=blob.size, mime=filetype.mime, filename=_stored_name(upload.filename, filetype))
+
+
+def _stored_name(filename: str, filetype) -> str:
+    """The client's name, made safe; the content decides the extension, so a PDF called .docx
+    is stored and shown as the PDF it is."""
+    name = filetypes.safe_filename(filename) or "fil"
+    if filetype.extension and not filetypes.extension_matches(name, filetype):
+        stem = name.rsplit(".", 1)[0] if "." in name else name
+        name = f"{stem}.{filetype.extension}"
+    return name
+
+
+def _new_version(session: Session, actor: Principal, file: DocumentFile, stored: StoredFile, comment: str = "") -> FileVersion:
+    version = FileVersion(
+        number=(file.versions[-1].number + 1) if file.versions else 1,
+        sha256=stored.sha256,
+        size=stored.size,
+        mime=stored.mime,
+        filename=stored.filename,
+        comment=comment,
+        created_by_id=actor.user_id,
+        created_at=utcnow(),
+    )
+    file.versions.append(version)
+    session.flush()
+    jobs.enqueue(session, "documents.extract", {"version_id": str(version.id)})
+    return version
+
+
+def attach_original(session: Session, actor: Principal, doc: Document, stored: StoredFile) -> DocumentFile:
+    """Keep the source a document was made from (an archived e-mail's .eml) beside its files."""
+    return _add_file(session, actor, doc, FileRole.ORIGINAL, stored)
+
+
+def current_version(file: DocumentFile) -> FileVersion:
+    return file.versions[-1]
+
+
+def _add_file(session, actor, doc: Document, role: FileRole, stored: StoredFile) -> DocumentFile:
+    file = DocumentFile(role=role, name=stored.filename, position=len(doc.files))
+    doc.files.append(file)
+    session.flush()
+    _new_version(session, actor, file, stored)
+    return file
+
+
+# ---------------------------------------------------------------- creating
+
+
+def create_document(
+    session: Session,
+    actor: Principal,
+    store: BlobStore,
+    *,
+    title: str | None,
+    main: StoredFile | None = None,
+    attachments: list[StoredFile] = (),
+    case_id: uuid.UUID | None = None,
+    folder_id: uuid.UUID | None = None,
+    shared_group_id: uuid.UUID | None = None,
+    document_type_id: uuid.UUID | None = None,
+    document_date: date | None = None,
+    direction: Direction = Direction.INTERNAL,
+    description: str = "",
+    tags: list[str] = (),
+    contacts_: list[dict] = (),
+) -> Document:
+    """Always a draft. On a case (needs write access), shared in one of the actor's groups, or mine."""
+    if case_id is not None:
+        case = cases.require_case(session, actor, case_id, Level.WRITE)
+        _check_folder(case, folder_id)
+    elif folder_id is not None:
+        raise Invalid.field("folder_id", "Folders belong to cases; give case_id too.")
+    if shared_group_id is not None and case_id is None and shared_group_id not in actor.group_ids:
+        raise Forbidden("You can only share documents in groups you belong to.")
+    lists.document_type(session, document_type_id)
+    title = (title or "").strip() or (main.filename if main else "")
+    if not title:
+        raise Invalid.field("title", "A document needs a title or a main file to take it from.")
+    doc = Document(
+        title=title[:500],
+        description=description,
+        case_id=case_id,
+        folder_id=folder_id,
+        owner_user_id=actor.user_id,
+        shared_group_id=shared_group_id if case_id is None else None,
+        document_type_id=document_type_id,
+        document_date=document_date or utcnow().date(),
+        direction=direction,
+        created_by_id=actor.user_id,
+    )
+    session.add(doc)
+    _set_tags(doc, tags)
+    _set_contacts(session, actor, doc, contacts_)
+    session.flush()
+    if main is not None:
+        _add_file(session, actor, doc, FileRole.MAIN, main)
+    for stored in attachments:
+        _add_file(session, actor, doc, FileRole.ATTACHMENT, stored)
+    _audit(session, actor, doc, "document.created", f"Oprettede dokumentet \"{doc.title}\"", after=_values(doc))
+    indexing.index_document(session, doc)
+    return doc
+
+
+def _check_folder(case, folder_id: uuid.UUID | None) -> None:
+    if folder_id is not None and folder_id not in {f.id for f in case.folders}:
+        raise Invalid.field("folder_id", "The folder is not one of the case's folders.")
+
+
+def _set_tags(doc: Document, tags) -> None:
+    doc.tags = [DocumentTag(tag=t) for t in sorted({t.strip().lower()[:100] for t in tags if t.strip()})]
+
+
+def _set_contacts(session: Session, actor: Principal, doc: Document, links: list[dict]) -> None:
+    seen = set()
+    doc.contacts = []
+    for link in links:
+        key = (link["contact_id"], ContactRole(link["role"]))
+        if key in seen:
+            continue
+        seen.add(key)
+        contacts.get_contact(session, actor, link["contact_id"])
+        doc.contacts.append(DocumentContact(contact_id=key[0], role=key[1]))
+
+
+# ---------------------------------------------------------------- changing
+
+
+def update_document(session: Session, actor: Principal, document_id: uuid.UUID, changes: dict) -> Document:
+    doc = require_document(session, actor, document_id, Level.WRITE)
+    _require_draft(doc)
+    before = _values(doc)
+    if "title" in changes:
+        if not changes["title"].strip():
+            raise Invalid.field("title", "A document needs a title.")
+        doc.title = changes["title"].strip()
+    if "document_type_id" in changes:
+        lists.document_type(session, changes["document_type_id"])
+        doc.document_type_id = changes["document_type_id"]
+    for key in ("description", "document_date", "direction"):
+        if key in changes:
+            setattr(doc, key, changes[key])
+    if "folder_id" in changes:
+        if doc.case_id is None and changes["folder_id"] is not None:
+            raise Invalid.field("folder_id", "Only documents on a case are in folders.")
+        if doc.case_id is not None:
+            _check_folder(cases.require_case(session, actor, doc.case_id, Level.WRITE), changes["folder_id"])
+        doc.folder_id = changes["folder_id"]
+    if "tags" in changes:
+        _set_tags(doc, changes["tags"])
+    if "contacts" in changes:
+        _set_contacts(session, actor, doc, changes["contacts"])
+    doc.updated_at = utcnow()
+    session.flush()
+    b, a = audit.changed_fields(before, _values(doc))
+    if a:
+        _audit(session, actor, doc, "document.updated", f"Redigerede dokumentet \"{doc.title}\"", before=b, after=a)
+    indexing.index_document(session, doc)
+    return doc
+
+
+def add_version(
+    session: Session, actor: Principal, document_id: uuid.UUID, file_id: uuid.UUID, stored: StoredFile, comment: str = ""
+) -> FileVersion:
+    doc = require_document(session, actor, document_id, Level.WRITE)
+    _require_draft(doc)
+    file = _file(doc, file_id)
+    version = _new_version(session, actor, file, stored, comment)
+    doc.updated_at = utcnow()
+    _audit(session, actor, doc, "document.version_added", f"Ny version {version.number} af \"{file.name}\"",
+           after={"file": file.name, "version": version.number, "sha256": stored.sha256})
+    return version
+
+
+def add_attachment(session: Session, actor: Principal, document_id: uuid.UUID, stored: StoredFile) -> DocumentFile:
+    doc = require_document(session, actor, document_id, Level.WRITE)
+    _require_draft(doc)
+    role = FileRole.MAIN if not any(f.role == FileRole.MAIN for f in doc.files) else FileRole.ATTACHMENT
+    file = _add_file(session, actor, doc, role, stored)
+    doc.updated_at = utcnow()
+    _audit(session, actor, doc, "document.file_added", f"Tilføjede {'bilag' if role == FileRole.ATTACHMENT else 'hoveddokument'} \"{file.name}\"",
+           after={"file": file.name, "role": role})
+    return file
+
+
+def remove_file(session: Session, actor: Principal, document_id: uuid.UUID, file_id: uuid.UUID) -> None:
+    doc = require_document(session, actor, document_id, Level.WRITE)
+    _require_draft(doc)
+    file = _file(doc, file_id)
+    doc.files.remove(file)
+    doc.updated_at = utcnow()
+    _audit(session, actor, doc, "document.file_removed", f"Fjernede \"{file.name}\"", before={"file": file.name})
+    indexing.index_document(session, doc)
+
+
+def set_status(session: Session, actor: Principal, document_id: uuid.UUID, status: DocumentStatus) -> Document:
+    doc = require_document(session, actor, document_id, Level.WRITE)
+    if status == doc.status:
+        return doc
+    if status == DocumentStatus.DRAFT:
+        auth.require(actor, Right.DOCUMENTS_REOPEN)
+    elif not any(f.role == FileRole.MAIN for f in doc.files):
+        raise Conflict("A document needs a main file before it can be final.")
+    before = doc.status
+    doc.status = status
+    doc.finalised_at, doc.finalised_by_id = (utcnow(), actor.user_id) if status == DocumentStatus.FINAL else (None, None)
+    doc.updated_at = utcnow()
+    summary = "Markerede dokumentet som endeligt" if status == DocumentStatus.FINAL else "Genåbnede dokumentet som kladde"
+    _audit(session, actor, doc, "document.status_changed", summary, before={"status": before}, after={"status": status})
+    return doc
+
+
+def move_document(
+    session: Session, actor: Principal, document_id: uuid.UUID, *, case_id: uuid.UUID, folder_id: uuid.UUID | None = None
+) -> Document:
+    """Put a personal or shared document on a case (or move it between folders of its case)."""
+    doc = require_document(session, actor, document_id, Level.WRITE)
+    if doc.case_id is not None and doc.case_id != case_id:
+        raise Conflict("The document is on another case already; documents do not move between cases.")
+    case = cases.require_case(session, actor, case_id, Level.WRITE)
+    _check_folder(case, folder_id)
+    before = {"case_id": doc.case_id, "folder_id": doc.folder_id, "shared_group_id": doc.shared_group_id}
+    doc.case_id, doc.folder_id, doc.shared_group_id = case_id, folder_id, None
+    doc.updated_at = utcnow()
+    _audit(session, actor, doc, "document.moved", f"Flyttede dokumentet \"{doc.title}\" til sagen",
+           before=before, after={"case_id": case_id, "folder_id": folder_id})
+    indexing.index_document(session, doc)
+    return doc
+
+
+def _file(doc: Document, file_id: uuid.UUID) -> DocumentFile:
+    file = next((f for f in doc.files if f.id == file_id), None)
+    if file is None:
+        raise NotFound("No such file on this document.")
+    return file
+
+
+def file_version(session: Session, actor: Principal, document_id: uuid.UUID, file_id: uuid.UUID, number: int | None):
+    """The file's version to download (the newest unless a number is given); the read is logged."""
+    doc = read_document(session, actor, document_id, "read_file")
+    file = _file(doc, file_id)
+    if number is None:
+        return current_version(file)
+    version = next((v for v in file.versions if v.number == number), None)
+    if version is None:
+        raise NotFound(f"The file has no version {number}.")
+    return version
+
+
+# ---------------------------------------------------------------- comments and references
+
+
+def add_comment(session: Session, actor: Principal, document_id: uuid.UUID, text: str) -> DocumentComment:
+    doc = require_document(session, actor, document_id, Level.WRITE)
+    if not text.strip():
+        raise Invalid.field("text", "A comment needs text.")
+    comment = DocumentComment(document_id=doc.id, author_id=actor.user_id, text=text)
+    session.add(comment)
+    session.flush()
+    _audit(session, actor, doc, "document.commented", "Kommenterede dokumentet", after={"text": text})
+    return comment
+
+
+def list_comments(session: Session, actor: Principal, document_id: uuid.UUID) -> list[DocumentComment]:
+    read_document(session, actor, document_id, "read_comments")
+    stmt = select(DocumentComment).where(DocumentComment.document_id == document_id).order_by(DocumentComment.created_at)
+    return list(session.scalars(stmt))
+
+
+def add_reference(
+    session: Session, actor: Principal, document_id: uuid.UUID, *, target_document_id=None, target_case_id=None, note=""
+) -> DocumentReference:
+    doc = require_document(session, actor, document_id, Level.WRITE)
+    if bool(target_document_id) == bool(target_case_id):
+        raise Invalid.field("target_document_id", "Refer to either a document or a case.")
+    if target_document_id:
+        if target_document_id == doc.id:
+            raise Invalid.field("target_document_id", "A document cannot refer to itself.")
+        require_document(session, actor, target_document_id)
+    else:
+        cases.require_case(session, actor, target_case_id)
+    ref = DocumentReference(document_id=doc.id, target_document_id=target_document_id, target_case_id=target_case_id, note=note)
+    session.add(ref)
+    session.flush()
+    _audit(session, actor, doc, "document.reference_added", "Tilføjede en reference",
+           after={"target_document_id": target_document_id, "target_case_id": target_case_id})
+    return ref
+
+
+def list_references(session: Session, actor: Principal, document_id: uuid.UUID) -> list[DocumentReference]:
+    """The document's references to what the actor may see; others are left out, not revealed."""
+    read_document(session, actor, document_id, "read_references")
+    refs = session.scalars(select(DocumentReference).where(DocumentReference.document_id == document_id))
+    return [r for r in refs if _may_see_target(session, actor, r)]
+
+
+def _may_see_target(session: Session, actor: Principal, ref: DocumentReference) -> bool:
+    try:
+        if ref.target_document_id:
+            require_document(session, actor, ref.target_document_id)
+        else:
+            cases.require_case(session, actor, ref.target_case_id)
+    except NotFound:
+        return False
+    return True
+
+
+def remove_reference(session: Session, actor: Principal, document_id: uuid.UUID, reference_id: uuid.UUID) -> None:
+    doc = require_document(session, actor, document_id, Level.WRITE)
+    ref = session.get(DocumentReference, reference_id)
+    if ref is None or ref.document_id != doc.id:
+        raise NotFound("No such reference on this document.")
+    session.delete(ref)
+    _audit(session, actor, doc, "document.reference_removed", "Fjernede en reference", before={"reference_id": reference_id})
+
+
+# ---------------------------------------------------------------- history and values
+
+
+def history(session: Session, actor: Principal, document_id: uuid.UUID, *, offset: int, limit: int):
+    read_document(session, actor, document_id, "read_history")
+    return audit.query_entity_history(session, "document", document_id, offset=offset, limit=limit)
+
+
+def _audit(session, actor, doc: Document, action: str, summary: str, *, before=None, after=None) -> None:
+    audit.record_change(session, actor, action, "document", doc.id, case_id=doc.case_id, summary=summary,
+                        before=before, after=after)
+
+
+def _values(doc: Document) -> dict:
+    return {
+        "title": doc.title,
+        "description": doc.description,
+        "document_type_id": doc.document_type_id,
+        "document_date": doc.document_date.isoformat() if doc.document_date else None,
+        "direction": doc.direction,
+        "folder_id": doc.folder_id,
+        "tags": [t.tag for t in doc.tags],
+        "contacts": sorted(f"{c.role.value}:{c.contact_id}" for c in doc.contacts),
+    }
+
+
+def text_pending(doc: Document) -> bool:
+    return any(current_version(f).text_status == TextStatus.PENDING for f in doc.files)

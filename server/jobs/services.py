@@ -1,0 +1,135 @@
+"""Background jobs as outbox rows: written in the caller's transaction, run by a worker after commit.
+
+The row is the truth; the Celery message only wakes a worker. A lost message, a crashed worker or a
+broker restart leaves the row queued (or running past its lease), and the sweep sends it again.
+"""
+from __future__ import annotations
+
+import logging
+import traceback
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from server.db import utcnow
+from server.jobs.models import Job, JobStatus
+
+log = logging.getLogger("sagspost.jobs")
+
+Handler = Callable[[Session, dict], None]
+_HANDLERS: dict[str, Handler] = {}
+# housekeeping run by every worker now and then: name -> (seconds between runs, function of a session)
+PERIODIC: dict[str, tuple[float, Callable[[Session], None]]] = {}
+LEASE = timedelta(minutes=10)
+_PENDING = "sagspost.jobs.pending"
+
+
+class Retry(Exception):
+    """Raised by a handler for a passing failure (a timeout, a 5xx): try again later."""
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        _HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def periodic(name: str, every_seconds: float):
+    """Register housekeeping (purging the trash, …) that workers run every so often.
+
+    Several workers may run it at the same time; it must be safe to repeat.
+    """
+
+    def register(fn: Callable[[Session], None]):
+        PERIODIC[name] = (every_seconds, fn)
+        return fn
+
+    return register
+
+
+def enqueue(session: Session, kind: str, payload: dict, *, run_after: datetime | None = None, max_attempts: int = 5) -> Job:
+    if kind not in _HANDLERS:
+        raise ValueError(f"no handler for job kind {kind!r}")
+    job = Job(kind=kind, payload=payload, run_after=run_after or utcnow(), max_attempts=max_attempts)
+    session.add(job)
+    session.flush()
+    session.info.setdefault(_PENDING, []).append(job.id)
+    return job
+
+
+def take_pending(session: Session) -> list[uuid.UUID]:
+    """The ids of the jobs enqueued in the session's last transaction (for the after-commit wake-up)."""
+    return session.info.pop(_PENDING, [])
+
+
+def forget_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def run_job(maker: sessionmaker, job_id: uuid.UUID) -> JobStatus | None:
+    """Claim the job, run its handler in its own transaction, record the outcome.
+
+    Returns None when another worker has it or it is already finished.
+    """
+    with maker() as session, session.begin():
+        job = _claim(session, job_id)
+        if job is None:
+            return None
+        kind, payload = job.kind, dict(job.payload)
+    try:
+        with maker() as session, session.begin():
+            _HANDLERS[kind](session, payload)
+    except Retry as exc:
+        return _finish(maker, job_id, error=str(exc) or "retry requested", retry=True)
+    except Exception:  # a handler's bug must not kill the worker; the job records it
+        log.exception("job failed", extra={"job_id": str(job_id), "kind": kind})
+        return _finish(maker, job_id, error=traceback.format_exc(limit=5), retry=True)
+    return _finish(maker, job_id, error=None, retry=False)
+
+
+def _claim(session: Session, job_id: uuid.UUID) -> Job | None:
+    now = utcnow()
+    claimed = session.execute(
+        update(Job)
+        .where(
+            Job.id == job_id,
+            Job.run_after <= now,
+            or_(Job.status == JobStatus.QUEUED, (Job.status == JobStatus.RUNNING) & (Job.started_at < now - LEASE)),
+        )
+        .values(status=JobStatus.RUNNING, started_at=now, attempts=Job.attempts + 1)
+    ).rowcount
+    return session.get(Job, job_id) if claimed else None
+
+
+def _finish(maker: sessionmaker, job_id: uuid.UUID, *, error: str | None, retry: bool) -> JobStatus:
+    with maker() as session, session.begin():
+        job = session.get(Job, job_id)
+        job.last_error = error
+        if error is None:
+            job.status, job.finished_at = JobStatus.DONE, utcnow()
+        elif retry and job.attempts < job.max_attempts:
+            job.status, job.run_after = JobStatus.QUEUED, utcnow() + backoff(job.attempts)
+        else:
+            job.status, job.finished_at = JobStatus.FAILED, utcnow()
+        return job.status
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(2 ** attempts, 600))
+
+
+def due_jobs(session: Session, limit: int = 500) -> list[tuple[uuid.UUID, datetime]]:
+    """Queued jobs and jobs whose worker's lease ran out: what the sweep sends again."""
+    now = utcnow()
+    stmt = (
+        select(Job.id, Job.run_after)
+        .where(or_(Job.status == JobStatus.QUEUED, (Job.status == JobStatus.RUNNING) & (Job.started_at < now - LEASE)))
+        .order_by(Job.run_after)
+        .limit(limit)
+    )
+    return [(row.id, row.run_after) for row in session.execute(stmt)]
