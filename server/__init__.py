@@ -71,11 +71,12 @@ def _register_blueprints(app: Flask, api) -> None:
     from server.cases.routes import blp as cases_blp
     from server.contacts.routes import blp as contacts_blp
     from server.documents.routes import blp as documents_blp
+    from server.retention.routes import blp as retention_blp
     from server.health.routes import bp as health_bp
     from server.search.routes import blp as search_blp
 
     app.register_blueprint(health_bp)
-    for blp in (auth_blp, contacts_blp, admin_blp, cases_blp, documents_blp, audit_blp, search_blp):
+    for blp in (auth_blp, contacts_blp, admin_blp, cases_blp, documents_blp, retention_blp, audit_blp, search_blp):
         api.register_blueprint(blp)
 
 

@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from server.auth.principal import Principal
@@ -126,3 +126,8 @@ def query_entity_history(
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = session.scalars(stmt.order_by(AuditEvent.at.desc()).offset(offset).limit(limit)).all()
     return list(rows), total
+
+
+def erase_case_trail(session: Session, case_id: uuid.UUID) -> None:
+    """When a case is disposed of, its history goes with it: the summaries name people."""
+    session.execute(delete(AuditEvent).where(AuditEvent.case_id == case_id))

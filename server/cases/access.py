@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import ColumnElement, exists, or_, select, true
+from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.orm import Session
 
 from server.auth.principal import Principal
@@ -24,8 +24,8 @@ _MEMBER_LEVEL = {AccessLevel.READ: Level.READ, AccessLevel.WRITE: Level.WRITE}
 def visible(actor: Principal) -> ColumnElement[bool]:
     """A WHERE clause matching exactly the cases the actor may read."""
     if actor.has(Right.CASES_ACCESS_ALL):
-        return true()
-    return or_(
+        return Case.deleted_at.is_(None)
+    return Case.deleted_at.is_(None) & or_(
         Case.access == CaseAccess.PUBLIC,
         Case.owner_user_id == actor.user_id,
         *( [Case.owner_group_id.in_(actor.group_ids)] if actor.group_ids else [] ),
@@ -40,13 +40,14 @@ def mine(session: Session, actor: Principal) -> ColumnElement[bool]:
     using either index and it reads every case (20 ms at 100,000 cases, 2 ms this way).
     """
     member_of = list(session.scalars(select(CaseMember.case_id).where(CaseMember.user_id == actor.user_id)))
-    return or_(Case.owner_user_id == actor.user_id, Case.id.in_(member_of)) if member_of else Case.owner_user_id == actor.user_id
+    mine_ = or_(Case.owner_user_id == actor.user_id, Case.id.in_(member_of)) if member_of else Case.owner_user_id == actor.user_id
+    return Case.deleted_at.is_(None) & mine_
 
 
 def unassigned_in_my_groups(actor: Principal) -> ColumnElement[bool]:
     if not actor.group_ids:
         return Case.id.is_(None)
-    return Case.owner_user_id.is_(None) & Case.owner_group_id.in_(actor.group_ids)
+    return Case.owner_user_id.is_(None) & Case.owner_group_id.in_(actor.group_ids) & Case.deleted_at.is_(None)
 
 
 def _is_me(actor: Principal) -> ColumnElement[bool]:
@@ -57,6 +58,8 @@ def _is_me(actor: Principal) -> ColumnElement[bool]:
 
 
 def level(session: Session, actor: Principal, case: Case) -> Level:
+    if case.deleted_at is not None:
+        return Level.NONE
     if actor.has(Right.CASES_ACCESS_ALL) or case.owner_user_id == actor.user_id:
         return Level.MANAGE
     best = Level.NONE

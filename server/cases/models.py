@@ -130,6 +130,9 @@ class Case(IdMixin, TimestampMixin, Base):
     owner_group_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("groups.id"))
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     closed_at: Mapped[datetime | None] = mapped_column(UTC)
+    # in the trash (papirkurv) since then; a deleted case is seen by nobody until restored
+    deleted_at: Mapped[datetime | None] = mapped_column(UTC)
+    deleted_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
 
     members: Mapped[list["CaseMember"]] = relationship(cascade="all, delete-orphan", order_by="CaseMember.id")
     parties: Mapped[list["CaseParty"]] = relationship(cascade="all, delete-orphan", order_by="CaseParty.created_at")

@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -30,12 +30,14 @@ from server.cases.models import (
     CaseParty,
     CaseStatus,
     CaseTag,
+    CaseTemplate,
     TemplateAccess,
 )
 from server.contacts import services as contacts
 from server.db import utcnow
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.search import feeds as search_feeds
+from server.search import services as search_index
 
 _NOT_FOUND = "No such case."
 _STATUS_MOVES = {
@@ -580,3 +582,93 @@ def visible_case_id(actor: Principal, case_id_column):
 def journal_key_id_of(session: Session, case_id: uuid.UUID) -> uuid.UUID | None:
     """For indexing what lies on a case (no reader involved, so no access check)."""
     return session.scalar(select(Case.journal_key_id).where(Case.id == case_id))
+
+
+# ---------------------------------------------------------------- trash and retention
+
+
+def delete_case(session: Session, actor: Principal, case_id: uuid.UUID) -> Case:
+    """Move the case, with everything on it, to the trash (cases.delete and owner-level access)."""
+    auth.require(actor, Right.CASES_DELETE)
+    case = require_case(session, actor, case_id, Level.MANAGE)
+    case.deleted_at, case.deleted_by_id = utcnow(), actor.user_id
+    audit.record_change(session, actor, "case.deleted", "case", case.id, case_id=case.id,
+                        summary=f"Flyttede sagen {case.number} til papirkurven")
+    return case
+
+
+def deleted_case(session: Session, actor: Principal, case_id: uuid.UUID) -> Case:
+    """A case in the trash, for the one who deleted it or a holder of trash.manage."""
+    case = session.get(Case, case_id)
+    if case is None or case.deleted_at is None or (
+        case.deleted_by_id != actor.user_id and not actor.has(Right.TRASH_MANAGE)
+    ):
+        raise NotFound("No such case in the trash.")
+    return case
+
+
+def list_deleted_cases(session: Session, actor: Principal, *, offset: int, limit: int) -> tuple[list[Case], int]:
+    stmt = select(Case).where(Case.deleted_at.is_not(None))
+    if not actor.has(Right.TRASH_MANAGE):
+        stmt = stmt.where(Case.deleted_by_id == actor.user_id)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    return list(session.scalars(stmt.order_by(Case.deleted_at.desc()).offset(offset).limit(limit))), total
+
+
+def deleted_before(session: Session, cutoff: datetime) -> list[Case]:
+    return list(session.scalars(select(Case).where(Case.deleted_at < cutoff)))
+
+
+def restore_case(session: Session, actor: Principal, case_id: uuid.UUID) -> Case:
+    case = deleted_case(session, actor, case_id)
+    case.deleted_at = case.deleted_by_id = None
+    audit.record_change(session, actor, "case.restored", "case", case.id, case_id=case.id,
+                        summary=f"Gendannede sagen {case.number} fra papirkurven")
+    return case
+
+
+def erase_case(session: Session, case: Case) -> dict:
+    """Delete the case row and its parts for good; the caller has purged its documents first.
+
+    Returns what a disposal record keeps: no title, since titles often name people.
+    """
+    template = templates.get_template(session, case.template_id)
+    key = journal.get_key(session, case.journal_key_id) if case.journal_key_id else None
+    record = {"number": case.number, "template": template.name, "journal_key": journal.key_label(key) or None,
+              "created_at": case.created_at.isoformat(), "closed_at": case.closed_at.isoformat() if case.closed_at else None}
+    search_index.remove(session, "case", case.id)
+    session.execute(delete(CaseNote).where(CaseNote.case_id == case.id))
+    session.delete(case)
+    session.flush()
+    return record
+
+
+def cases_past_retention(session: Session, today: date) -> list[Case]:
+    """Cases whose template's retention period has run out (from closing, or from creation)."""
+    rows = session.execute(
+        select(Case, CaseTemplate.retention_years, CaseTemplate.retention_from)
+        .join(CaseTemplate, CaseTemplate.id == Case.template_id)
+        .where(CaseTemplate.retention_years.is_not(None))
+        .order_by(Case.number)
+    )
+    due = []
+    for case, years, start in rows:
+        since = case.created_at if start == "created" else case.closed_at
+        if since is not None and (start == "created" or case.status != CaseStatus.OPEN) and _add_years(since.date(), years) <= today:
+            due.append(case)
+    return due
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February in a year that has none
+        return day.replace(year=day.year + years, day=28)
+
+
+def deleted_or_live_case(session: Session, case_id: uuid.UUID) -> Case:
+    """For disposal under a retention rule, which applies whether or not the case is in the trash."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(_NOT_FOUND)
+    return case

@@ -19,6 +19,7 @@ from server.auth.rights import Right
 from server.contacts import numbers
 from server.contacts.models import Contact, ContactKind
 from server.errors import Conflict, Forbidden, Invalid, NotFound
+from server.search import feeds as search_feeds
 
 # The fields a caller sets; kind is fixed at creation, birth_date follows the CPR number.
 FIELDS = (
@@ -44,6 +45,11 @@ def get_contact(session: Session, actor: Principal, contact_id: uuid.UUID) -> Co
 def find_by_cpr(session: Session, actor: Principal, cpr: str) -> Contact | None:
     """The person with this CPR number (either form), or None; 422 if the number is not valid."""
     return session.scalar(select(Contact).where(Contact.cpr == _normalised("cpr", cpr)))
+
+
+def find_by_email(session: Session, email: str) -> list[Contact]:
+    """Contacts with this e-mail address (case-insensitive), e.g. an archived email's sender."""
+    return list(session.scalars(select(Contact).where(func.lower(Contact.email) == email.strip().lower())))
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,7 @@ def create_contact(session: Session, actor: Principal, kind: ContactKind | str, 
     session.add(contact)
     session.flush()
     audit.record_change(session, actor, "contact.created", "contact", contact.id, after=_audited(contact))
+    search_feeds.index_contact(session, contact)
     return contact
 
 
@@ -156,6 +163,7 @@ def update_contact(session: Session, actor: Principal, contact_id: uuid.UUID, ch
     if a:  # a PATCH that changes nothing leaves no trace
         summary = "CPR number changed" if contact.cpr != old_cpr else ""
         audit.record_change(session, actor, "contact.updated", "contact", contact.id, summary=summary, before=b, after=a)
+        search_feeds.index_contact(session, contact)
     return contact
 
 

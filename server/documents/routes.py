@@ -6,6 +6,8 @@ from flask.views import MethodView
 from server.api import blueprint, page_window, paged
 from server.audit.schemas import AuditEventSchema
 from server.auth import current
+from server.cases import services as cases
+from server.cases.schemas import CaseListItemSchema
 from server.db import get_session
 from server.documents import archive, services, trash
 from server.documents import schemas as s
@@ -221,3 +223,37 @@ class TrashPurge(MethodView):
     def delete(self, document_id: uuid.UUID):
         """Delete a document in the trash for good (trash.manage)"""
         trash.purge_document(get_session(), current.actor(), _store(), document_id)
+
+
+@blp.route("/cases/<uuid:case_id>/trash")
+class CaseToTrash(MethodView):
+    @blp.response(204)
+    def post(self, case_id: uuid.UUID):
+        """Move a case, with its documents, to the trash (cases.delete, owner or access to all cases)"""
+        cases.delete_case(get_session(), current.actor(), case_id)
+
+
+@blp.route("/trash/cases")
+class TrashCases(MethodView):
+    @blp.response(200, CaseListItemSchema(many=True))
+    @blp.paginate(page_size=50)
+    def get(self, pagination_parameters):
+        """Cases in the trash: those I deleted, or all for holders of trash.manage"""
+        offset, limit = page_window(pagination_parameters)
+        return paged(pagination_parameters, cases.list_deleted_cases(get_session(), current.actor(), offset=offset, limit=limit))
+
+
+@blp.route("/trash/cases/<uuid:case_id>/restore")
+class TrashCaseRestore(MethodView):
+    @blp.response(204)
+    def post(self, case_id: uuid.UUID):
+        """Take a case back out of the trash"""
+        cases.restore_case(get_session(), current.actor(), case_id)
+
+
+@blp.route("/trash/cases/<uuid:case_id>")
+class TrashCasePurge(MethodView):
+    @blp.response(204)
+    def delete(self, case_id: uuid.UUID):
+        """Delete a case in the trash for good, with all its documents (trash.manage)"""
+        trash.purge_case(get_session(), current.actor(), _store(), case_id)

@@ -18,7 +18,7 @@ from server.cases import services as cases
 from server.cases.access import Level
 from server.contacts import services as contacts
 from server.db import utcnow
-from server.documents import filetypes, indexing
+from server.documents import extraction, filetypes, indexing
 from server.documents.blobs import BlobStore, TooLarge
 from server.documents.models import (
     ContactRole,
@@ -174,7 +174,10 @@ def _new_version(session: Session, actor: Principal, file: DocumentFile, stored:
     )
     file.versions.append(version)
     session.flush()
-    jobs.enqueue(session, "documents.extract", {"version_id": str(version.id)})
+    if extraction.is_supported(stored.mime):
+        jobs.enqueue(session, "documents.extract", {"version_id": str(version.id)})
+    else:
+        version.text_status = TextStatus.UNSUPPORTED
     return version
 
 
@@ -493,3 +496,32 @@ def _values(doc: Document) -> dict:
 
 def text_pending(doc: Document) -> bool:
     return any(current_version(f).text_status == TextStatus.PENDING for f in doc.files)
+
+
+def documents_past_retention(session: Session, today: date) -> list[tuple[Document, str, int]]:
+    """(document, its type's name, retention years) for documents whose type's period has run out
+    counted from the document's date."""
+    from server.admin.models import DocumentType
+
+    rows = session.execute(
+        select(Document, DocumentType.name, DocumentType.retention_years)
+        .join(DocumentType, DocumentType.id == Document.document_type_id)
+        .where(DocumentType.retention_years.is_not(None), Document.document_date.is_not(None))
+        .order_by(Document.document_date)
+    )
+    return [(doc, name, years) for doc, name, years in rows if _years_after(doc.document_date, years) <= today]
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February in a year that has none
+        return day.replace(year=day.year + years, day=28)
+
+
+def get_document_unchecked(session: Session, document_id: uuid.UUID) -> Document:
+    """For disposal under a retention rule, which applies whether or not the document is in the trash."""
+    doc = session.get(Document, document_id)
+    if doc is None:
+        raise NotFound(_NOT_FOUND)
+    return doc

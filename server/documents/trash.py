@@ -14,7 +14,9 @@ from server.auth.principal import Principal
 from server.auth.rights import Right
 from server.cases.access import Level
 from server.db import utcnow
+from server.cases import services as cases
 from server.documents import indexing
+from server.search import services as search
 from server.documents.blobs import BlobStore
 from server.documents.models import Document, DocumentStatus, FileVersion
 from server.documents.services import require_document
@@ -58,6 +60,14 @@ def purge_document(session: Session, actor: Principal | None, store: BlobStore, 
     doc = session.get(Document, document_id)
     if doc is None or doc.deleted_at is None:
         raise NotFound("No such document in the trash.")
+    erase_document(session, actor, store, doc)
+
+
+def erase_document(session: Session, actor: Principal | None, store: BlobStore, doc: Document) -> dict:
+    """Remove the document, its files' rows and unshared contents; returns what a disposal record keeps."""
+    doc_id = doc.id
+    record = {"document_id": str(doc.id), "case_id": str(doc.case_id) if doc.case_id else None,
+              "files": len(doc.files), "document_date": doc.document_date.isoformat() if doc.document_date else None}
     shas = {v.sha256 for f in doc.files for v in f.versions}
     audit.record_change(session, actor, "document.purged", "document", doc.id, case_id=doc.case_id,
                         summary=f"Slettede dokumentet \"{doc.title}\" permanent",
@@ -68,6 +78,28 @@ def purge_document(session: Session, actor: Principal | None, store: BlobStore, 
     # After commit would be safer for the files, but a crash here only leaves an orphan blob.
     for sha in shas - still_used:
         store.delete(sha)
+    search.remove(session, "document", doc_id)
+    return record
+
+
+def purge_case(session: Session, actor: Principal, store: BlobStore, case_id: uuid.UUID) -> dict:
+    """Delete a case in the trash for good, with every document on it."""
+    auth.require(actor, Right.TRASH_MANAGE)
+    return dispose_case(session, actor, store, cases.deleted_case(session, actor, case_id), "case.purged")
+
+
+def dispose_case(session: Session, actor: Principal | None, store: BlobStore, case, action: str) -> dict:
+    """Erase the case, its documents and its trail; one audit record without personal data remains."""
+    case_id = case.id
+    documents = list(session.scalars(select(Document).where(Document.case_id == case_id)))
+    for doc in documents:
+        erase_document(session, actor, store, doc)
+    record = cases.erase_case(session, case)
+    record["documents"] = len(documents)
+    audit.erase_case_trail(session, case_id)
+    audit.record_change(session, actor, action, "case", case_id, summary=f"Sagen {record['number']} er slettet permanent",
+                        before=record)
+    return record
 
 
 def purge_expired(session: Session, store: BlobStore) -> int:
@@ -78,7 +110,10 @@ def purge_expired(session: Session, store: BlobStore) -> int:
     expired = list(session.scalars(select(Document.id).where(Document.deleted_at < cutoff)))
     for document_id in expired:
         purge_document(session, None, store, document_id)
-    return len(expired)
+    old_cases = cases.deleted_before(session, cutoff)
+    for case in old_cases:
+        dispose_case(session, None, store, case, "case.purged")
+    return len(expired) + len(old_cases)
 
 
 def _deleted(session: Session, actor: Principal, document_id: uuid.UUID) -> Document:

@@ -1,0 +1,1 @@
+"""Free-text search over cases, documents and contacts, and saved searches."""
