@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app, db.make_engine(settings.sqlalchemy_url))
     app.extensions["sagspost.blobs"] = LocalBlobStore(settings.blob_dir)
     jobs_worker.init_app(app)
+    _init_post(app, settings)
     _register_job_handlers()
     app.extensions["sagspost.passwords"] = Passwords(settings.argon2_time_cost, settings.argon2_memory_cost_kib)
     logs.init_request_logging(app)
@@ -71,15 +72,28 @@ def _register_blueprints(app: Flask, api) -> None:
     from server.cases.routes import blp as cases_blp
     from server.contacts.routes import blp as contacts_blp
     from server.documents.routes import blp as documents_blp
+    from server.post.routes import blp as post_blp
     from server.retention.routes import blp as retention_blp
     from server.health.routes import bp as health_bp
     from server.search.routes import blp as search_blp
 
     app.register_blueprint(health_bp)
-    for blp in (auth_blp, contacts_blp, admin_blp, cases_blp, documents_blp, retention_blp, audit_blp, search_blp):
+    for blp in (auth_blp, contacts_blp, admin_blp, cases_blp, documents_blp, retention_blp, post_blp, audit_blp, search_blp):
         api.register_blueprint(blp)
 
 
 def _register_job_handlers() -> None:
     """Each domain's background job handlers register themselves when imported."""
     from server.documents import jobs as _documents_jobs  # noqa: F401
+    from server.post import receipts as _post_receipts  # noqa: F401
+    from server.post import sending as _post_sending  # noqa: F401
+
+
+def _init_post(app: Flask, settings: Settings) -> None:
+    """Digital Post's adapters: the provider (simulator or NgDP) and the person and business registers."""
+    from server.post.dispatches import Registers
+    from server.post.providers import make_provider
+    from server.post.registers import make_business_register, make_person_register
+
+    app.extensions["sagspost.post_provider"] = make_provider(settings)
+    app.extensions["sagspost.registers"] = Registers(make_person_register(settings), make_business_register(settings))

@@ -164,5 +164,29 @@ def reindex(batch_size: int, types: tuple[str, ...]):
     click.echo(", ".join(f"{n} {t}" for t, n in counts.items()) + " indexed")
 
 
+@main.command("simulator")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=None, type=int, help="Default: SAGSPOST_SIMULATOR_PORT (8025).")
+@click.option("--threads", default=8, type=int)
+@click.option("--state-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Default: SAGSPOST_SIMULATOR_STATE_FILE, or post-simulator.sqlite in the data folder.")
+@with_appcontext
+def simulator(host, port, threads, state_file):
+    """Serve the local Digital Post (NgDP) simulator: the NgDP REST API plus fault switches under /_sim/."""
+    from waitress import serve as waitress_serve
+
+    from server.post.simulator import create_simulator
+
+    settings = current_app.config["SAGSPOST"]
+    port = port or settings.simulator_port
+    state_file = state_file or Path(settings.simulator_state_file or settings.data_dir / "post-simulator.sqlite")
+    app = create_simulator(state_file)
+    click.echo(f"Digital Post simulator on http://{host}:{port}/apis/v1 (switches under /_sim/), state in {state_file}")
+    try:
+        waitress_serve(app, host=host, port=port, threads=threads, ident="sagspost-simulator")
+    finally:
+        app.extensions["post_simulator"].close()
+
+
 if __name__ == "__main__":
     main()

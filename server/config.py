@@ -37,6 +37,56 @@ class Settings:
     # run background jobs inline right after commit instead of on a worker (tests, one-off scripts)
     jobs_inline: bool = False
     max_upload_mb: int = 1024
+    # Digital Post. "simulator": the local NgDP simulator (`sagspost simulator`), spoken to with the
+    # real NgDP client; "ngdp": Digitaliseringsstyrelsen's NgDP REST API with the system certificate.
+    post_provider: str = "simulator"  # simulator | ngdp
+    # Base URL of the NgDP REST API, up to and including /apis/v1. Empty: the simulator at
+    # http://127.0.0.1:<simulator_port>/apis/v1, or production https://api.digitalpost.dk/apis/v1
+    # (test environment: https://api.test.digitalpost.dk/apis/v1).
+    post_api_url: str = ""
+    # seconds to wait for NgDP before a request counts as failed (and is retried later)
+    post_timeout_s: int = 30
+    simulator_port: int = 8025
+    # the simulator's post (deliveries, receipts, replies, switches); empty: <data_dir>/post-simulator.sqlite
+    simulator_state_file: str = ""
+    # OCES system certificate (FOCES/VOCES) for mutual TLS with NgDP, as PEM files (certificate, key)
+    ngdp_cert_file: str = ""
+    ngdp_key_file: str = ""
+    # CA bundle to verify NgDP's server certificate; empty: the system's CAs
+    ngdp_ca_file: str = ""
+    # the sender system's id in NgDP administration, and its API key: sent as the identifying
+    # `Authorization: Basic base64(system_id:api_key)` header (the certificate is the authentication)
+    ngdp_system_id: str = ""
+    ngdp_api_key: str = ""
+    # the authority's CVR when sending on its behalf as a delegated (SaaS) system; empty: none
+    ngdp_delegated_cvr: str = ""
+    # Person register (CPR: name, address, custody) and business register (CVR, P-numbers), see
+    # server/post/registers.py. "local": the JSON file below; "sf1520": Serviceplatformen SF1520
+    # (PersonBaseDataExtended 4); "cvr": Erhvervsstyrelsen's CVR distribution (Elasticsearch).
+    person_register: str = "local"  # local | sf1520
+    business_register: str = "local"  # local | cvr
+    # JSON file for the local registers; empty: the shipped fictional file server/post/data/registers.json
+    registers_file: str = ""
+    # seconds to wait for a real register before the look-up fails with RegisterUnavailable
+    register_timeout_s: int = 10
+    # SF1520: endpoint (test: https://exttest.serviceplatformen.dk/service/CPR/PersonBaseDataExtended/4),
+    # the OCES system certificate for mutual TLS as PEM files (key empty: it is in the certificate
+    # file), a CA bundle for the server (empty: the system's CAs), and the InvocationContext UUIDs
+    # from the service agreement: agreement, calling system, user (the authority), service
+    # (empty: PersonBaseDataExtended 4's own, e6be2436-bf35-4df2-83fe-925142825dc2).
+    sf1520_endpoint: str = "https://prod.serviceplatformen.dk/service/CPR/PersonBaseDataExtended/4"
+    sf1520_cert_file: str = ""
+    sf1520_key_file: str = ""
+    sf1520_ca_file: str = ""
+    sf1520_service_agreement_uuid: str = ""
+    sf1520_user_system_uuid: str = ""
+    sf1520_user_uuid: str = ""
+    sf1520_service_uuid: str = ""
+    # CVR distribution ("System-til-system adgang til CVR-data"): base URL up to /cvr-permanent, and
+    # the basic-auth user and password Erhvervsstyrelsen issues (cvrselvbetjening@erst.dk)
+    cvr_endpoint: str = "http://distribution.virk.dk/cvr-permanent"
+    cvr_username: str = ""
+    cvr_password: str = ""
     testing: bool = False
 
     @property

@@ -61,8 +61,14 @@ def make_settings(tmp_path, database_url: str, **overrides) -> Settings:
 
 
 @pytest.fixture
-def app(tmp_path, database_url):
-    app = create_app(make_settings(tmp_path, database_url))
+def app_overrides():
+    """Settings a test module needs changed (override this fixture), e.g. the Digital Post URL."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path, database_url, app_overrides):
+    app = create_app(make_settings(tmp_path, database_url, **app_overrides))
     engine = app.extensions["sagspost.engine"]
     _empty_all_tables(engine)
     with app.app_context():

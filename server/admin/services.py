@@ -252,6 +252,9 @@ SETTINGS: dict[str, tuple[type, object, str]] = {
     "uploads.only_listed_types": (bool, False, "Only file types on the list may be uploaded"),
     "trash.retention_days": (int, 30, "Days a deleted item stays in the trash before it is purged"),
     "trash.auto_purge": (bool, True, "Purge the trash automatically after the retention days"),
+    "post.archive_journal_key_id": (str, None, "Journal key of the cases sent letters are filed on (the recipient's case)"),
+    "post.archive_case_template_id": (str, None, "Case template for a new case when a recipient has none"),
+    "post.log_retention_days": (int, 3650, "Days dispatches and their letters are kept in the dispatch log"),
 }
 
 
@@ -272,8 +275,10 @@ def set_setting(session: Session, actor: Principal, key: str, value) -> None:
     require(actor, Right.LISTS_MANAGE)
     if key not in SETTINGS:
         raise NotFound(f"No setting named {key!r}.")
-    kind = SETTINGS[key][0]
-    if type(value) is not kind or (kind is int and value < 0):
+    kind, default = SETTINGS[key][0], SETTINGS[key][1]
+    if value is None and default is None:
+        pass  # a setting without default can be cleared
+    elif type(value) is not kind or (kind is int and value < 0):
         raise Invalid.field("value", f"{key} takes a {'non-negative whole number' if kind is int else kind.__name__}.")
     before = get_setting(session, key)
     row = session.get(Setting, key) or Setting(key=key)

@@ -26,6 +26,9 @@ class Right(str, enum.Enum):
     DOCUMENTS_REOPEN = "documents.reopen"
     TRASH_MANAGE = "trash.manage"
     RETENTION_MANAGE = "retention.manage"
+    POST_SEND = "post.send"
+    POST_APPROVE = "post.approve"
+    POST_MANAGE = "post.manage"
 
 
 DESCRIPTIONS: dict[Right, str] = {
@@ -46,6 +49,9 @@ DESCRIPTIONS: dict[Right, str] = {
     Right.DOCUMENTS_REOPEN: "Reopen a final document so it can change (recorded in its history)",
     Right.TRASH_MANAGE: "See everyone's deleted items, restore them and purge the trash",
     Right.RETENTION_MANAGE: "List what is past its retention period and dispose of it",
+    Right.POST_SEND: "Send Digital Post (within the sending rules)",
+    Right.POST_APPROVE: "Approve dispatches that need approval, and see every dispatch",
+    Right.POST_MANAGE: "Manage sender identities, sending rules and the dispatch log",
 }
 
 
@@ -64,6 +70,7 @@ ROLE_NAMES: dict[RoleCode, str] = {
 }
 
 _CASEWORK = {
+    Right.POST_SEND,
     Right.CASES_CREATE,
     Right.CASES_ASSIGN,
     Right.CONTACTS_CREATE,
@@ -84,6 +91,8 @@ DEFAULT_ROLE_RIGHTS: dict[RoleCode, set[Right]] = {
         Right.DOCUMENTS_REOPEN,
         Right.TRASH_MANAGE,
         Right.RETENTION_MANAGE,
+        Right.POST_APPROVE,
+        Right.POST_MANAGE,
         *_CASEWORK,
     },
     RoleCode.CASEWORKER: set(_CASEWORK),

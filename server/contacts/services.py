@@ -143,6 +143,37 @@ def create_contact(session: Session, actor: Principal, kind: ContactKind | str, 
     return contact
 
 
+def recipient_contact(session: Session, actor: Principal, kind: ContactKind, number: str, values: dict) -> Contact:
+    """The contact for a letter's recipient by CPR or CVR, created from register data if new.
+
+    Sending a letter to a number is a right of its own, so no contacts.create is needed here;
+    the creation is audited as the sender's.
+    """
+    field = "cpr" if kind is ContactKind.PERSON else "cvr"
+    normalised = _normalised(field, number)
+    existing = session.scalar(select(Contact).where(getattr(Contact, field) == normalised).order_by(Contact.created_at))
+    if existing is not None:
+        return existing
+    wanted = _checked(kind, {f: None for f in FIELDS} | _cleaned({**values, field: normalised}))
+    contact = Contact(kind=kind)
+    _apply(contact, wanted)
+    session.add(contact)
+    session.flush()
+    audit.record_change(session, actor, "contact.created", "contact", contact.id, summary="Oprettet som modtager af post",
+                        after=_audited(contact))
+    search_feeds.index_contact(session, contact)
+    return contact
+
+
+def post_number(contact: Contact) -> tuple[str, str]:
+    """(id type, number) a letter to the contact is addressed with: the CPR or the CVR number."""
+    if contact.kind is ContactKind.PERSON and contact.cpr:
+        return "CPR", contact.cpr.replace("-", "")
+    if contact.cvr:
+        return "CVR", contact.cvr
+    raise Invalid.field("recipient", f"{contact.name} has no CPR or CVR number to send Digital Post to.")
+
+
 def update_contact(session: Session, actor: Principal, contact_id: uuid.UUID, changes: dict) -> Contact:
     _require(actor, Right.CONTACTS_EDIT)
     contact = get_contact(session, actor, contact_id)

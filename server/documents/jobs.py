@@ -26,5 +26,6 @@ def extract_version_text(session: Session, payload: dict) -> None:
 
 
 @periodic("documents.purge_trash", every_seconds=3600)
-def purge_expired_trash(session: Session) -> None:
-    trash.purge_expired(session, current_app.extensions["sagspost.blobs"])
+def purge_expired_trash(maker) -> None:
+    with maker() as session, session.begin():
+        trash.purge_expired(session, current_app.extensions["sagspost.blobs"])

@@ -21,8 +21,8 @@ log = logging.getLogger("sagspost.jobs")
 
 Handler = Callable[[Session, dict], None]
 _HANDLERS: dict[str, Handler] = {}
-# housekeeping run by every worker now and then: name -> (seconds between runs, function of a session)
-PERIODIC: dict[str, tuple[float, Callable[[Session], None]]] = {}
+# housekeeping run by every worker now and then: name -> (seconds between runs, function of a sessionmaker)
+PERIODIC: dict[str, tuple[float, Callable[[sessionmaker], None]]] = {}
 LEASE = timedelta(minutes=10)
 _PENDING = "sagspost.jobs.pending"
 
@@ -45,7 +45,7 @@ def periodic(name: str, every_seconds: float):
     Several workers may run it at the same time; it must be safe to repeat.
     """
 
-    def register(fn: Callable[[Session], None]):
+    def register(fn: Callable[[sessionmaker], None]):
         PERIODIC[name] = (every_seconds, fn)
         return fn
 
@@ -58,12 +58,12 @@ def enqueue(session: Session, kind: str, payload: dict, *, run_after: datetime |
     job = Job(kind=kind, payload=payload, run_after=run_after or utcnow(), max_attempts=max_attempts)
     session.add(job)
     session.flush()
-    session.info.setdefault(_PENDING, []).append(job.id)
+    session.info.setdefault(_PENDING, []).append((job.id, job.run_after))
     return job
 
 
-def take_pending(session: Session) -> list[uuid.UUID]:
-    """The ids of the jobs enqueued in the session's last transaction (for the after-commit wake-up)."""
+def take_pending(session: Session) -> list[tuple[uuid.UUID, datetime]]:
+    """(id, run_after) of the jobs enqueued in the session's last transaction (for the after-commit wake-up)."""
     return session.info.pop(_PENDING, [])
 
 

@@ -35,11 +35,11 @@ def init_app(app) -> None:
 
     @event.listens_for(maker, "after_commit")
     def _wake_workers(session):
-        for job_id in services.take_pending(session):
+        for job_id, run_after in services.take_pending(session):
             if inline:
                 services.run_job(maker, job_id)
             else:
-                run_job_task.apply_async(args=[str(job_id)])
+                run_job_task.apply_async(args=[str(job_id)], countdown=max(0.0, (run_after - utcnow()).total_seconds()))
 
     @event.listens_for(maker, "after_rollback")
     def _drop_pending(session):
@@ -87,8 +87,8 @@ def run_periodic(app, last_run: dict[str, float]) -> None:
         if now - last_run.get(name, float("-inf")) < every:
             continue
         last_run[name] = now
-        with app.app_context(), app.extensions["sagspost.sessionmaker"]() as session, session.begin():
-            fn(session)
+        with app.app_context():
+            fn(app.extensions["sagspost.sessionmaker"])
 
 
 def _flask_app():

@@ -59,7 +59,8 @@ class FacetValueSchema(Schema):
 
 class SearchResultSchema(Schema):
     hits = fields.List(fields.Nested(HitSchema))
-    total = fields.Int()
+    total = fields.Int(metadata={"description": "How many match; with exact false, at least this many"})
+    exact = fields.Bool(metadata={"description": "False when so many match that total and facets were cut off"})
     offset = fields.Int()
     limit = fields.Int()
     facets = fields.Dict(

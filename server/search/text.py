@@ -214,32 +214,40 @@ class Terms:
     def __bool__(self) -> bool:
         return bool(self.exact or self.prefixes)
 
-    @property
-    def _finder(self) -> re.Pattern:
-        # A stem is a prefix of its word, so only words starting with a query stem can match: a
-        # regular expression finds those few and only they are stemmed.
-        return _finder_for(self.exact | self.prefixes)
-
     def matches(self, word: str) -> bool:
         s = stem(word)
         return s in self.exact or any(s.startswith(p) for p in self.prefixes)
 
-    def spans(self, text: str) -> list[tuple[int, int, str]]:
-        """(start, end, stem) of the words in `text` that match."""
+    def spans(self, text: str, limit: int | None = None) -> list[tuple[int, int, str]]:
+        """(start, end, stem) of the words in `text` that match, the first `limit` of them.
+
+        A stem is a prefix of its word, so only words starting with a query stem can match: the
+        stems are searched for as plain strings (fast), and only the words found there are stemmed.
+        """
         if not self or not text:
             return []
+        lowered = text.lower()
+        if len(lowered) != len(text):  # a few characters lowercase to two; keep offsets right
+            lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
         found = []
-        for m in self._finder.finditer(text):
-            word = m.group().lower()
+        for m in _finder_for(self.exact | self.prefixes).finditer(lowered):
+            b = m.start()
+            if b and _WORD_CHAR.match(lowered, b - 1):
+                continue  # inside a word
+            word = _WORD.match(lowered, b).group()
             if self.matches(word):
-                found.append((m.start(), m.end(), stem(word)))
+                found.append((b, b + len(word), stem(word)))
+                if limit is not None and len(found) >= limit:
+                    break
         return found
+
+
+_WORD_CHAR = re.compile(r"[^\W_]")
 
 
 @lru_cache(maxsize=512)
 def _finder_for(stems: frozenset[str]) -> re.Pattern:
-    alternatives = "|".join(re.escape(s) for s in sorted(stems, key=len, reverse=True))
-    return re.compile(r"(?<![^\W_])(?:%s)[^\W_]*" % alternatives, re.IGNORECASE)
+    return re.compile("|".join(re.escape(s) for s in sorted(stems, key=len, reverse=True)))
 
 
 def mark(text: str | None, terms: Terms) -> str:
@@ -248,38 +256,48 @@ def mark(text: str | None, terms: Terms) -> str:
     return _marked(text, terms.spans(text), 0, len(text))
 
 
+_SPACE = re.compile(r"\s+")
+SNIPPET_SPANS = 200  # matches looked at to place a snippet; enough to find the best cluster
+
+
 def snippet(text: str | None, terms: Terms, width: int = 240) -> str:
     """About `width` characters of the text around its best cluster of matches, HTML-escaped,
     matches in <mark>, "…" where text was cut; the text's beginning if nothing matches."""
-    text = re.sub(r"\s+", " ", text or "").strip()
-    if not text:
+    text = text or ""
+    first = _SPACE.match(text)
+    lead = first.end() if first else 0
+    if lead == len(text):
         return ""
-    spans = terms.spans(text)
-    if not spans:
-        start = 0
-    else:
-        start = _best_window(spans, width)
-        start = max(0, start - width // 4)
-        if start:
-            space = text.find(" ", start)
-            start = space + 1 if 0 <= space < spans[0][0] + width else start
+    spans = terms.spans(text, SNIPPET_SPANS)
+    start = lead
+    if spans:
+        start = max(lead, _best_window(spans, width) - width // 4)
+        if start > lead:  # begin at a word, unless that skips the first match
+            gap = _SPACE.search(text, start, spans[0][0])
+            start = gap.end() if gap else start
     end = min(len(text), start + width)
-    if end < len(text):
-        space = text.rfind(" ", start, end)
-        end = space if space > start + width // 2 else end
-    inner = [s for s in spans if s[0] >= start and s[1] <= end]
-    html_text = _marked(text, inner, start, end)
-    return ("…" if start > 0 else "") + html_text + ("…" if end < len(text) else "")
+    if end < len(text):  # end at a word
+        cut = text.rfind(" ", start + width // 2, end)
+        end = cut if cut > 0 else end
+    inner = [sp for sp in spans if sp[0] >= start and sp[1] <= end]
+    html_text = _SPACE.sub(" ", _marked(text, inner, start, end)).strip()
+    return ("…" if start > lead else "") + html_text + ("…" if text[end:].strip() else "")
 
 
 def _best_window(spans: list[tuple[int, int, str]], width: int) -> int:
     """The start of the match that begins the window holding the most different matched stems."""
-    spans = spans[:300]
-    best, best_count = spans[0][0], 0
-    for i, (start, _, _) in enumerate(spans):
-        seen = {s for (b, e, s) in spans[i:] if e <= start + width * 3 // 4}
-        if len(seen) > best_count:
-            best, best_count = start, len(seen)
+    reach = width * 3 // 4
+    counts: dict[str, int] = {}
+    best, best_count, j = spans[0][0], 0, 0
+    for i, (start, _, stem_i) in enumerate(spans):
+        while j < len(spans) and (j <= i or spans[j][1] <= start + reach):
+            counts[spans[j][2]] = counts.get(spans[j][2], 0) + 1
+            j += 1
+        if len(counts) > best_count:
+            best, best_count = start, len(counts)
+        counts[stem_i] -= 1
+        if not counts[stem_i]:
+            del counts[stem_i]
     return best
 
 

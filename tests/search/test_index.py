@@ -44,7 +44,8 @@ def test_tsvector_budget_cuts_only_pathological_text():
 
 def test_ddl_for_each_backend():
     assert any("USING fts5" in s for s in search_ddl("sqlite"))
-    assert search_ddl("postgresql") == [] and search_drop_ddl("postgresql") == []
+    assert search_ddl("postgresql") == ["ALTER TABLE search_entries SET (toast_tuple_target = 128)"]
+    assert search_drop_ddl("postgresql") and search_ddl("mysql") == []
     assert search_drop_ddl("sqlite")[-1] == "DROP TABLE IF EXISTS search_fts"
 
 
@@ -61,6 +62,8 @@ def test_create_all_makes_the_index_and_matches_the_metadata(database_url):
             if conn.dialect.name == "postgresql":
                 using = conn.execute(sql("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_search_entries_tsv'")).scalar()
                 assert "USING gin" in using
+                options = conn.execute(sql("SELECT reloptions FROM pg_class WHERE oid = 'search_entries'::regclass")).scalar()
+                assert options == ["toast_tuple_target=128"]
                 assert inspect(conn).get_columns("search_entries")[-1]["name"] == "tsv"
             else:
                 assert "search_fts" in inspect(conn).get_table_names()
