@@ -84,19 +84,26 @@ def serve(host, port, threads):
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=8000, type=int)
 @click.pass_context
+@with_appcontext
 def run(ctx, host, port):
-    """Serve the app and run a background worker beside it; Ctrl-C stops both."""
+    """Serve the app with a background worker and, unless real Digital Post is set up, the local
+    Digital Post simulator beside it; Ctrl-C stops them all."""
     import subprocess
 
-    worker_process = subprocess.Popen([sys.executable, "-m", "server.cli", "worker"])
+    commands = [["worker"]]
+    if current_app.config["SAGSPOST"].post_provider == "simulator":
+        commands.append(["simulator"])
+    children = [subprocess.Popen([sys.executable, "-m", "server.cli", *command]) for command in commands]
     try:
         ctx.invoke(serve, host=host, port=port)
     finally:
-        worker_process.terminate()
-        try:
-            worker_process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker_process.kill()
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
 
 
 @main.command("worker")
@@ -167,7 +174,7 @@ def reindex(batch_size: int, types: tuple[str, ...]):
 @main.command("simulator")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=None, type=int, help="Default: SAGSPOST_SIMULATOR_PORT (8025).")
-@click.option("--threads", default=8, type=int)
+@click.option("--threads", default=16, type=int)
 @click.option("--state-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Default: SAGSPOST_SIMULATOR_STATE_FILE, or post-simulator.sqlite in the data folder.")
 @with_appcontext

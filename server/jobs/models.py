@@ -29,5 +29,7 @@ class Job(IdMixin, Base):
     run_after: Mapped[datetime] = mapped_column(UTC, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTC, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTC)
+    # host:pid of the worker running it, so a worker killed on this host is noticed at once
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
     finished_at: Mapped[datetime | None] = mapped_column(UTC)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -6,6 +6,8 @@ broker restart leaves the row queued (or running past its lease), and the sweep 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import traceback
 import uuid
 from collections.abc import Callable
@@ -96,14 +98,46 @@ def _claim(session: Session, job_id: uuid.UUID) -> Job | None:
     now = utcnow()
     claimed = session.execute(
         update(Job)
-        .where(
-            Job.id == job_id,
-            Job.run_after <= now,
-            or_(Job.status == JobStatus.QUEUED, (Job.status == JobStatus.RUNNING) & (Job.started_at < now - LEASE)),
-        )
-        .values(status=JobStatus.RUNNING, started_at=now, attempts=Job.attempts + 1)
+        .where(Job.id == job_id, Job.run_after <= now, _takeable(session, now))
+        .values(status=JobStatus.RUNNING, started_at=now, attempts=Job.attempts + 1, claimed_by=worker_name())
     ).rowcount
     return session.get(Job, job_id) if claimed else None
+
+
+def worker_name() -> str:
+    """host:pid; read when needed, since a forked pool process has its own pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _takeable(session: Session, now: datetime):
+    """Queued, or running under a worker that is gone: its lease ran out, or it was a process on
+    this host that no longer exists (killed with -9, say)."""
+    abandoned = Job.started_at < now - LEASE
+    dead = dead_local_workers(session.scalars(select(Job.claimed_by).where(Job.status == JobStatus.RUNNING).distinct()))
+    if dead:
+        abandoned = abandoned | Job.claimed_by.in_(dead)
+    return or_(Job.status == JobStatus.QUEUED, (Job.status == JobStatus.RUNNING) & abandoned)
+
+
+def dead_local_workers(claimants) -> list[str]:
+    """Of the host:pid[:…] claimants, those on this host whose process no longer exists."""
+    host = socket.gethostname()
+    dead = []
+    for claimant in claimants:
+        parts = (claimant or "").split(":")
+        if len(parts) >= 2 and parts[0] == host and parts[1].isdigit() and not _alive(int(parts[1])):
+            dead.append(claimant)
+    return dead
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
 
 
 def _finish(maker: sessionmaker, job_id: uuid.UUID, *, error: str | None, retry: bool) -> JobStatus:
@@ -125,11 +159,5 @@ def backoff(attempts: int) -> timedelta:
 
 def due_jobs(session: Session, limit: int = 500) -> list[tuple[uuid.UUID, datetime]]:
     """Queued jobs and jobs whose worker's lease ran out: what the sweep sends again."""
-    now = utcnow()
-    stmt = (
-        select(Job.id, Job.run_after)
-        .where(or_(Job.status == JobStatus.QUEUED, (Job.status == JobStatus.RUNNING) & (Job.started_at < now - LEASE)))
-        .order_by(Job.run_after)
-        .limit(limit)
-    )
+    stmt = select(Job.id, Job.run_after).where(_takeable(session, utcnow())).order_by(Job.run_after).limit(limit)
     return [(row.id, row.run_after) for row in session.execute(stmt)]

@@ -49,6 +49,12 @@ Not found in any public source, so chosen here (the simulator answers the same w
   (MailSystemCommand in the OpenAPI), so the delegation may live in the system registration only;
   we send `X-On-Behalf-Of-CVR` when a delegated CVR is configured (the name can be changed).
 
+How answers to a send are read: 2xx accepted; "already received" (above) duplicate; 5xx, timeouts,
+connection errors, and the 4xx answers that are about our system rather than the letter (401, 403,
+407, 408, 425, 429, and 404/405 from a wrong base URL) raise TransientError, so the outbox retries
+with the same UUID instead of failing every letter on an expired certificate; any other 4xx is a
+rejection with the provider's reason (ErrorMessage code, message and field errors).
+
 CPR numbers: the contacts lookup must put the number in the query string. The number never goes into
 an exception message or a log line written here; urllib3's debug line with the request URL is masked
 by a filter installed below, and reasons quoted from the provider are masked with `mask_cpr`.
@@ -103,7 +109,7 @@ class SendOutcome:
 
 
 class TransientError(Exception):
-    """Timeout, connection error, 5xx (or an authentication/rate-limit 4xx): try again later.
+    """Timeout, connection error, 5xx, or a 4xx about our system rather than the letter: try again later.
 
     The message never contains the request URL (a contacts lookup carries a CPR number in it).
     """
@@ -188,6 +194,8 @@ class NgdpClient:
         if status == 409 or (status in (400, 422) and _DUPLICATE_WORDS.search(reason)):
             log.info("letter already at Digital Post", extra={"message_uuid": str(message_uuid)})
             return SendOutcome("duplicate", reason=reason)
+        if status in (404, 405):  # the resource is missing: a wrong base URL, not a bad letter
+            raise TransientError(f"sending a letter: Digital Post answered HTTP {status}: {reason}")
         self._raise_if_transient(response, "sending a letter", reason)
         log.warning("letter rejected by Digital Post",
                     extra={"message_uuid": str(message_uuid), "status": status, "reason": reason})

@@ -87,26 +87,10 @@ def claim(maker: sessionmaker, dispatch_id: uuid.UUID, limit: int) -> list[uuid.
 
 def _dead_claimants(session: Session, dispatch_id: uuid.UUID) -> list[str]:
     """Claimants on this machine whose process no longer exists (a worker killed mid-send)."""
-    host = socket.gethostname()
     claimants = session.scalars(
         select(Letter.claimed_by).where(Letter.dispatch_id == dispatch_id, Letter.status == LetterStatus.SENDING).distinct()
     )
-    dead = []
-    for claimant in claimants:
-        claim_host, pid, _token = (claimant or "::").split(":")
-        if claim_host == host and pid and not _alive(int(pid)):
-            dead.append(claimant)
-    return dead
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return jobs.dead_local_workers(claimants)
 
 
 def send_letter(maker: sessionmaker, provider: DigitalPostProvider, store, letter_id: uuid.UUID, states: dict) -> None:

@@ -51,6 +51,8 @@ from pathlib import Path
 
 from flask import Flask, Response, request
 
+from server.post.providers import DELEGATED_CVR_HEADER
+
 log = logging.getLogger(__name__)
 
 API = "/apis/v1"
@@ -634,11 +636,8 @@ def _note_caller(state: SimulatorState) -> None:
             caller["system_id"] = base64.b64decode(auth[6:]).decode("utf-8", "replace").split(":", 1)[0]
         except (binascii.Error, ValueError):
             caller["system_id"] = None
-    from server.post.providers import DELEGATED_CVR_HEADER
-
     if request.headers.get(DELEGATED_CVR_HEADER):
         caller["on_behalf_of_cvr"] = request.headers[DELEGATED_CVR_HEADER]
-    caller["client_certificate"] = request.environ.get("SSL_CLIENT_CERT") is not None
     state.last_caller = caller
 
 

@@ -180,8 +180,8 @@ def test_a_rejection_reason_quoting_a_cpr_number_is_masked():
     assert "010190-xxxx" in outcome.reason
 
 
-@pytest.mark.parametrize("status", [500, 502, 503, 504, 401, 403, 429])
-def test_5xx_and_authentication_or_rate_limit_answers_are_transient(status):
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 401, 403, 429, 404, 405])
+def test_5xx_and_answers_about_our_system_rather_than_the_letter_are_transient(status):
     client, _ = client_with((status, {"code": "X", "message": "try later"}))
     with pytest.raises(TransientError, match=str(status)):
         client.send(uuid.uuid4(), b"<x/>")
