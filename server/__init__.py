@@ -85,6 +85,7 @@ def _register_blueprints(app: Flask, api) -> None:
 def _register_job_handlers() -> None:
     """Each domain's background job handlers register themselves when imported."""
     from server.documents import jobs as _documents_jobs  # noqa: F401
+    from server.post import housekeeping as _post_housekeeping  # noqa: F401
     from server.post import receipts as _post_receipts  # noqa: F401
     from server.post import sending as _post_sending  # noqa: F401
 

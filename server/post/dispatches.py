@@ -399,7 +399,8 @@ def cancel(session: Session, actor: Principal, dispatch_id: uuid.UUID) -> Dispat
         if letter.status == LetterStatus.QUEUED:
             letter.status = LetterStatus.CANCELLED
             cancelled += 1
-    dispatch.status = DispatchStatus.CANCELLED if cancelled == len(dispatch.letters) else dispatch.status
+    if cancelled == len(dispatch.letters):
+        dispatch.status, dispatch.finished_at = DispatchStatus.CANCELLED, utcnow()
     audit.record_change(session, actor, "dispatch.cancelled", "dispatch", dispatch.id, case_id=dispatch.case_id,
                         summary=f"Annullerede {cancelled} breve", after={"cancelled": cancelled})
     return dispatch

@@ -139,7 +139,7 @@ class InboundMessage(IdMixin, Base):
 
     __tablename__ = "inbound_messages"
     provider_message_id: Mapped[str] = mapped_column(String(200), unique=True)
-    reply_to_letter_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("letters.id"))
+    reply_to_letter_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("letters.id", ondelete="SET NULL"))
     sha256: Mapped[str] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(300), default="")
     received_at: Mapped[datetime] = mapped_column(UTC, default=utcnow)

@@ -238,3 +238,23 @@ def test_a_reply_is_filed_on_the_original_letters_case(caseworker, sender, lette
     assert caseworker.post("/api/post/poll").status_code == 202
     titles = [d["title"] for d in caseworker.get(f"/api/documents?scope=case&case_id={case['id']}").json]
     assert any(t.startswith("Svar") for t in titles)
+
+
+def test_the_dispatch_log_is_kept_for_the_administrable_period(caseworker, admin, sender, letter_doc, app):
+    from datetime import timedelta
+
+    from server.db import utcnow
+    from server.post.housekeeping import purge_dispatch_log
+    from server.post.models import Dispatch
+
+    old = _send(caseworker, sender, letter_doc, [{"type": "cpr", "number": ADULT}]).json
+    recent = _send(caseworker, sender, letter_doc, [{"type": "cpr", "number": ADULT}]).json
+    assert admin.put("/api/settings/post.log_retention_days", json={"value": 30}).status_code == 200
+    maker = app.extensions["sagspost.sessionmaker"]
+    from uuid import UUID
+
+    with maker() as session, session.begin():
+        session.execute(update(Dispatch).where(Dispatch.id == UUID(old["id"])).values(finished_at=utcnow() - timedelta(days=31)))
+        assert purge_dispatch_log(session) == 1
+    assert caseworker.get(f"/api/dispatches/{old['id']}").status_code == 404
+    assert caseworker.get(f"/api/dispatches/{recent['id']}").status_code == 200

@@ -117,7 +117,7 @@ def upgrade() -> None:
     sa.Column('received_at', server.db.UTC(timezone=True), nullable=False),
     sa.Column('filed_document_id', sa.Uuid(), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
-    sa.ForeignKeyConstraint(['reply_to_letter_id'], ['letters.id'], name=op.f('fk_inbound_messages_reply_to_letter_id_letters')),
+    sa.ForeignKeyConstraint(['reply_to_letter_id'], ['letters.id'], name=op.f('fk_inbound_messages_reply_to_letter_id_letters'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_inbound_messages')),
     sa.UniqueConstraint('provider_message_id', name=op.f('uq_inbound_messages_provider_message_id'))
     )
