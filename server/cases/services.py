@@ -34,6 +34,7 @@ from server.cases.models import (
     TemplateAccess,
 )
 from server.contacts import services as contacts
+from server.dates import add_years
 from server.db import utcnow
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.search import feeds as search_feeds
@@ -654,16 +655,10 @@ def cases_past_retention(session: Session, today: date) -> list[Case]:
     due = []
     for case, years, start in rows:
         since = case.created_at if start == "created" else case.closed_at
-        if since is not None and (start == "created" or case.status != CaseStatus.OPEN) and _add_years(since.date(), years) <= today:
+        if since is not None and (start == "created" or case.status != CaseStatus.OPEN) and add_years(since.date(), years) <= today:
             due.append(case)
     return due
 
-
-def _add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February in a year that has none
-        return day.replace(year=day.year + years, day=28)
 
 
 def deleted_or_live_case(session: Session, case_id: uuid.UUID) -> Case:

@@ -17,6 +17,7 @@ from server.auth.rights import Right
 from server.cases import services as cases
 from server.cases.access import Level
 from server.contacts import services as contacts
+from server.dates import add_years
 from server.db import utcnow
 from server.documents import extraction, filetypes, indexing
 from server.documents.blobs import BlobStore, TooLarge
@@ -509,14 +510,8 @@ def documents_past_retention(session: Session, today: date) -> list[tuple[Docume
         .where(DocumentType.retention_years.is_not(None), Document.document_date.is_not(None))
         .order_by(Document.document_date)
     )
-    return [(doc, name, years) for doc, name, years in rows if _years_after(doc.document_date, years) <= today]
+    return [(doc, name, years) for doc, name, years in rows if add_years(doc.document_date, years) <= today]
 
-
-def _years_after(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February in a year that has none
-        return day.replace(year=day.year + years, day=28)
 
 
 def get_document_unchecked(session: Session, document_id: uuid.UUID) -> Document:
