@@ -37,7 +37,7 @@ export PIP_NO_INPUT := 1
 .PHONY: help venv system-deps run test test-pg postgres bench migration clean
 
 help:
-	@echo "make run          migrate the local SQLite database (./var) and serve on http://$(HOST):$(PORT)"
+	@echo "make run          migrate ./var, then serve on http://$(HOST):$(PORT) with a worker and the Digital Post simulator"
 	@echo "make test         run the whole test suite (SQLite); PYTEST_ARGS='-k name -x' passes options"
 	@echo "make test-pg      run the test suite against PostgreSQL ($(PG_URL))"
 	@echo "make bench        run the benchmarks (bench/run.py)"

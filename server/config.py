@@ -87,6 +87,16 @@ class Settings:
     cvr_endpoint: str = "http://distribution.virk.dk/cvr-permanent"
     cvr_username: str = ""
     cvr_password: str = ""
+    # Conversion to PDF (server/generation/convert.py): one long-lived headless LibreOffice per
+    # process, started on first use, restarted when it dies, overruns a timeout, or has converted
+    # convert_recycle_after documents. convert_soffice: the LibreOffice program (empty: `soffice` on
+    # PATH); convert_uno_python: a Python that imports LibreOffice's `uno` bridge (Debian's python3
+    # with python3-uno), which runs the worker talking to LibreOffice; timeouts in seconds.
+    convert_soffice: str = ""
+    convert_uno_python: str = "/usr/bin/python3"
+    convert_timeout_s: int = 120
+    convert_start_timeout_s: int = 60
+    convert_recycle_after: int = 500
     testing: bool = False
 
     @property

@@ -33,6 +33,12 @@ class Conflict(DomainError):
     status = 409
 
 
+class Unavailable(DomainError):
+    """An outside system (Digital Post, a register) does not answer now; trying later may work."""
+
+    status = 503
+
+
 class Invalid(DomainError):
     """Input that is well-formed but breaks a rule; `errors` maps field names to messages."""
 

@@ -8,15 +8,22 @@ from server.auth.principal import Principal
 from server.auth.rights import Right
 from server.contacts import numbers
 from server.db import utcnow
-from server.errors import Invalid, NotFound
+from server.errors import Invalid, NotFound, Unavailable
 from server.post.dispatches import Registers
-from server.post.providers import DigitalPostProvider, RecipientState
+from server.post.providers import DigitalPostProvider, RecipientState, TransientError
 
 
 def check_recipient(
     session: Session, actor: Principal, registers: Registers, provider: DigitalPostProvider, kind: str, number: str
 ) -> dict:
     auth.require(actor, Right.POST_SEND)
+    try:
+        return _check(actor, registers, provider, kind, number)
+    except TransientError:
+        raise Unavailable("Digital Post cannot be reached right now; try again in a moment.") from None
+
+
+def _check(actor: Principal, registers: Registers, provider: DigitalPostProvider, kind: str, number: str) -> dict:
     try:
         if kind == "cpr":
             return _person(actor, registers, provider, numbers.normalise_cpr(number))
