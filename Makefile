@@ -27,7 +27,14 @@ PG_URL ?= postgresql+psycopg://postgres@$(PG_HOST):$(PG_PORT)/test
 # Installed without recommended packages: name any extra (fonts, say) explicitly here.
 SYSTEM_PACKAGES := \
 	slapd \
-	ldap-utils
+	ldap-utils \
+	libreoffice-writer-nogui \
+	libreoffice-calc-nogui \
+	python3-uno \
+	fonts-dejavu-core \
+	fonts-liberation2 \
+	fonts-crosextra-carlito \
+	fonts-crosextra-caladea
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -79,7 +86,7 @@ system-deps:
 
 # --- Running --------------------------------------------------------------------------------------
 
-run: venv
+run: venv system-deps
 	$(BIN)/sagspost init
 	exec $(BIN)/sagspost run --host $(HOST) --port $(PORT)
 

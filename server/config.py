@@ -97,6 +97,7 @@ class Settings:
     convert_timeout_s: int = 120
     convert_start_timeout_s: int = 60
     convert_recycle_after: int = 500
+    convert_memory_mb: int = 4096  # LibreOffice's address-space limit; 0: none
     testing: bool = False
 
     @property

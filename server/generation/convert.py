@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import atexit
 import codecs
+import hashlib
+import io
 import json
 import os
 import select
@@ -33,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 
@@ -46,8 +49,11 @@ UNO_PYTHON = "/usr/bin/python3"
 DEFAULT_TIMEOUT_S = 120.0
 START_TIMEOUT_S = 60.0
 RECYCLE_AFTER = 500  # documents converted before LibreOffice is restarted to give back what it grew
+MEMORY_MB = 4096  # LibreOffice's address-space limit (it uses ~650 MB at rest): a decompression bomb
+# makes it fail, not the machine swap
 _STOP_GRACE_S = 5.0
 _MIB = 1024 * 1024
+_PIPE_FOLDERS = ("/tmp", "/var/tmp")  # where LibreOffice puts a named pipe's socket (not TMPDIR)
 _WORKER_ENVIRONMENT = {"PATH", "TMPDIR", "LANG", "LC_ALL", "LC_CTYPE"}
 _NOT_INSTALLED = "LibreOffice is not installed: run make run / make test, which install it"
 
@@ -91,7 +97,9 @@ _EXCEL = "Excel workbook"
 # Content decides the type (server.documents.filetypes); the import filter is then named, never left
 # to LibreOffice's guessing, which reads any bytes it does not recognise as plain text.
 _INPUTS = {
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": _Input("docx", "MS Word 2007 XML", _WORD),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": _Input(
+        "docx", "MS Word 2007 XML", _WORD
+    ),
     "application/vnd.ms-word.document.macroEnabled.12": _Input("docm", "MS Word 2007 XML VBA", _WORD),
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": _Input(
         "xlsx", "Calc MS Excel 2007 XML", _EXCEL
@@ -132,17 +140,19 @@ class Converter:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         start_timeout_s: float = START_TIMEOUT_S,
         recycle_after: int = RECYCLE_AFTER,
+        memory_mb: int = MEMORY_MB,
     ):
         self.soffice = soffice  # None: `soffice` on PATH, looked up at start
         self.uno_python = uno_python
         self.timeout_s = timeout_s
         self.start_timeout_s = start_timeout_s
         self.recycle_after = recycle_after
+        self.memory_mb = memory_mb  # 0: no limit
         self.starts = 0  # LibreOffice starts so far, restarts included
         self._office: _Office | None = None
         self._lock = threading.Lock()
         self._pid = os.getpid()
-        atexit.register(self.stop)
+        _converters.add(self)
 
     @classmethod
     def from_settings(cls, settings) -> "Converter":
@@ -152,6 +162,7 @@ class Converter:
             timeout_s=settings.convert_timeout_s,
             start_timeout_s=settings.convert_start_timeout_s,
             recycle_after=settings.convert_recycle_after,
+            memory_mb=settings.convert_memory_mb,
         )
 
     @property
@@ -208,36 +219,64 @@ class Converter:
             soffice = self.soffice or shutil.which("soffice") or shutil.which("libreoffice")
             if not soffice or not os.access(soffice, os.X_OK):
                 raise ConverterUnavailable()
-            office = self._office = _Office(soffice, self.uno_python, self.start_timeout_s)
+            office = self._office = _Office(soffice, self.uno_python, self.start_timeout_s, self.memory_mb)
             self.starts += 1
         return office
 
     def _convert(self, job: "_Job", filename: str, pdfa: bool, timeout_s: float) -> bytes:
-        office = self._running()
-        try:
-            return office.convert(job, pdfa, timeout_s)
-        except ConversionFailed as error:
-            error.filename = filename
-            raise
-        except TimeoutError:
-            office.stop()
+        for attempt in (1, 2):
+            office = self._running()
+            try:
+                return office.convert(job, pdfa, timeout_s)
+            except _Refused as error:
+                raise ConversionFailed(
+                    f'"{_shown(filename)}" could not be converted to PDF: {error}.', filename=filename
+                ) from None
+            except TimeoutError:
+                self._drop(office)
+                raise ConversionFailed(
+                    f'Converting "{_shown(filename)}" to PDF took longer than {timeout_s:g} s and was stopped. '
+                    "The document may be very large or damaged.",
+                    filename=filename,
+                ) from None
+            except _Crashed:
+                # LibreOffice died: on this document, or before it (killed while idle). One more try on a
+                # fresh one tells the two apart.
+                self._drop(office)
+                if attempt == 2:
+                    raise ConversionFailed(
+                        f'LibreOffice stopped while converting "{_shown(filename)}"; the document may be damaged.',
+                        filename=filename,
+                    ) from None
+            except BaseException:  # interrupted while LibreOffice is busy: its state is unknown
+                self._drop(office)
+                raise
+        raise AssertionError("unreachable")
+
+    def _drop(self, office: "_Office") -> None:
+        office.kill()
+        if self._office is office:
             self._office = None
-            raise ConversionFailed(
-                f'Converting "{_shown(filename)}" to PDF took longer than {timeout_s:g} s and was stopped. '
-                "The document may be very large or damaged.",
-                filename=filename,
-            ) from None
-        except (ChildProcessError, OSError):
-            office.stop()
-            self._office = None
-            raise ConversionFailed(
-                f'LibreOffice stopped while converting "{_shown(filename)}"; the document may be damaged.',
-                filename=filename,
-            ) from None
-        except BaseException:  # interrupted while LibreOffice is busy: its state is unknown
-            office.stop()
-            self._office = None
-            raise
+
+
+class _Crashed(Exception):
+    """LibreOffice or the worker died, or the UNO connection between them broke."""
+
+
+class _Refused(Exception):
+    """LibreOffice could not read or convert the document; str(error) says why, for the user."""
+
+
+_converters: "weakref.WeakSet[Converter]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    """Kill the LibreOffices this process started (not those of a parent this process was forked from)."""
+    for converter in list(_converters):
+        office = converter._office
+        if office is not None and converter._pid == os.getpid():
+            office.kill()
 
 
 @dataclass(frozen=True)
@@ -252,9 +291,11 @@ def _prepare(data: bytes, filename: str) -> _Job:
 
     shown = _shown(filename)
     claimed = _BY_EXTENSION.get(_extension(filename))
-    found = filetypes.detect(data[: filetypes.HEAD_SIZE], _BytesFile(data))
+    found = filetypes.detect(data[: filetypes.HEAD_SIZE], io.BytesIO(data))  # BytesIO shares, not copies, data
     if found is filetypes.EMPTY:
         raise ConversionFailed(f'"{shown}" is empty; there is nothing to convert.', filename=filename)
+    if found.mime == "application/pdf":
+        raise ConversionFailed(f'"{shown}" is a PDF already.', filename=filename)
     chosen = _INPUTS.get(found.mime)
     if chosen is not None and chosen.extension == "txt" and claimed is not None and claimed.extension != "txt":
         chosen = None  # text in a file named .docx is a damaged or mislabelled file, not a letter
@@ -264,7 +305,9 @@ def _prepare(data: bytes, filename: str) -> _Job:
         if claimed is not None:
             hint = " (it may be password-protected)" if found is filetypes.OLE else ""
             raise ConversionFailed(
-                f'"{shown}" is not a readable {claimed.label}{hint}; its content is: {found.label}.', filename=filename
+                f'"{shown}" is named as a {claimed.label} but is not a readable one{hint}; '
+                f"its content is: {found.label}.",
+                filename=filename,
             )
         raise ConversionFailed(
             f'"{shown}" ({found.label}) cannot be converted to PDF; Word, Excel, OpenDocument, RTF and text files can.',
@@ -273,33 +316,6 @@ def _prepare(data: bytes, filename: str) -> _Job:
     if chosen.extension == "txt":
         data = _decode(data).encode("utf-8")
     return _Job(data, chosen)
-
-
-class _BytesFile:
-    """A seekable read-only file over bytes, for filetypes.detect (io.BytesIO would copy them)."""
-
-    def __init__(self, data: bytes):
-        self._view, self._at = memoryview(data), 0
-
-    def read(self, size: int = -1) -> bytes:
-        end = len(self._view) if size is None or size < 0 else min(len(self._view), self._at + size)
-        chunk = bytes(self._view[self._at : end])
-        self._at = end
-        return chunk
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        base = (0, self._at, len(self._view))[whence]
-        self._at = max(0, base + offset)
-        return self._at
-
-    def tell(self) -> int:
-        return self._at
-
-    def seekable(self) -> bool:
-        return True
-
-    def readable(self) -> bool:
-        return True
 
 
 def _extension(filename: str) -> str:
@@ -328,12 +344,13 @@ def _decode(data: bytes) -> str:
 class _Office:
     """One worker process and the LibreOffice it runs, in a process group of their own."""
 
-    def __init__(self, soffice: str, uno_python: str, start_timeout_s: float):
+    def __init__(self, soffice: str, uno_python: str, start_timeout_s: float, memory_mb: int):
         if not os.access(uno_python, os.X_OK):
             raise ConverterUnavailable(
                 f"LibreOffice's Python ({uno_python}) is missing: run make run / make test, which install it"
             )
         self.folder = Path(tempfile.mkdtemp(prefix="sagspost-office-"))
+        self.pipe = f"sagspost-office-{os.getpid()}-{os.urandom(6).hex()}"  # LibreOffice listens on it
         self.converted = 0
         self._count = 0
         self._received = bytearray()
@@ -341,8 +358,9 @@ class _Office:
         env = {name: value for name, value in os.environ.items() if name in _WORKER_ENVIRONMENT}
         env["HOME"] = str(self.folder)  # whatever LibreOffice keeps in HOME goes away with it
         try:
+            worker = [uno_python, "-I", str(Path(__file__).resolve()), soffice, str(self.folder / "profile")]
             self.process = subprocess.Popen(
-                [uno_python, "-I", str(Path(__file__).resolve()), soffice, str(self.folder / "profile")],
+                [*worker, self.pipe, str(memory_mb)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 env=env,
@@ -356,13 +374,16 @@ class _Office:
         try:
             ready = json.loads(self._read_line(time.monotonic() + start_timeout_s))
         except TimeoutError:
-            self.stop()
+            self.kill()
             raise ConverterUnavailable(f"LibreOffice did not start within {start_timeout_s:g} s") from None
         except (ChildProcessError, OSError, ValueError):
-            code = self.stop()
+            code = self.kill()
             raise ConverterUnavailable(f"LibreOffice did not start (the worker ended with exit code {code})") from None
+        except BaseException:
+            self.kill()
+            raise
         if "error" in ready:
-            self.stop()
+            self.kill()
             raise ConverterUnavailable(ready["error"])
         self.office_pid: int = ready["pid"]
         self.start_seconds = time.monotonic() - self.started
@@ -371,7 +392,7 @@ class _Office:
         return self.process.poll() is None
 
     def convert(self, job: _Job, pdfa: bool, timeout_s: float) -> bytes:
-        """The PDF; raises ConversionFailed, TimeoutError, or ChildProcessError/OSError when LibreOffice died."""
+        """The PDF; raises _Refused, TimeoutError, or _Crashed when LibreOffice died."""
         self._count += 1
         source = self.folder / f"{self._count}.{job.input.extension}"
         target = self.folder / f"{self._count}.pdf"
@@ -383,29 +404,38 @@ class _Office:
                 "filter": job.input.filter,
                 "options": job.input.options,
                 "pdfa": pdfa,
-                "unreadable": f"not a readable {job.input.label}",
+                "unreadable": f"is not a readable {job.input.label}",
             }
-            self.process.stdin.write(json.dumps(request).encode() + b"\n")
-            self.process.stdin.flush()
-            answer = json.loads(self._read_line(time.monotonic() + timeout_s))
+            try:
+                self.process.stdin.write(json.dumps(request).encode() + b"\n")
+                self.process.stdin.flush()
+                answer = json.loads(self._read_line(time.monotonic() + timeout_s))
+            except TimeoutError:
+                raise  # an OSError too, but LibreOffice may be alive: the caller decides
+            except (ChildProcessError, OSError) as error:
+                raise _Crashed(str(error)) from None
             self.converted += 1
+            if answer.get("restart"):
+                raise _Crashed(answer["error"])
             if "error" in answer:
-                if answer.get("restart"):
-                    self.stop()
-                raise ConversionFailed(answer["error"])
+                raise _Refused(answer["error"])
             return target.read_bytes()
         finally:
             source.unlink(missing_ok=True)
             target.unlink(missing_ok=True)
 
     def stop(self) -> int | None:
-        """End the worker (politely, then by killing its whole group); its exit code."""
+        """End the worker, letting it close LibreOffice first; its exit code."""
         if self.process.poll() is None and not self.process.stdin.closed:
             try:
                 self.process.stdin.close()  # the worker closes LibreOffice and ends
                 self.process.wait(_STOP_GRACE_S)
             except (OSError, subprocess.TimeoutExpired):
                 pass
+        return self.kill()
+
+    def kill(self) -> int | None:
+        """Kill the worker, LibreOffice and anything else in their process group; the worker's exit code."""
         try:
             os.killpg(self.process.pid, signal.SIGKILL)  # a hung soffice.bin, or one the worker left behind
         except (ProcessLookupError, PermissionError):
@@ -416,6 +446,13 @@ class _Office:
                 stream.close()
             except OSError:
                 pass
+        # A killed LibreOffice leaves its pipes' socket files behind: ours, and the one it listens on for
+        # other soffice starts with the same profile, named by the MD5 of the profile's URL in UTF-16.
+        digest = hashlib.md5((self.folder / "profile").as_uri().encode("utf-16-le")).digest()
+        single_instance = "SingleOfficeIPC_" + "".join(format(byte, "x") for byte in digest)  # sic: unpadded
+        for folder in _PIPE_FOLDERS:
+            for name in (self.pipe, single_instance):
+                Path(folder, f"OSL_PIPE_{os.getuid()}_{name}").unlink(missing_ok=True)
         shutil.rmtree(self.folder, ignore_errors=True)
         return returncode
 
@@ -473,12 +510,17 @@ def to_pdf_many(items: list[tuple[bytes, str]], *, pdfa: bool = False, timeout_s
 _PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
-<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="MacroSecurityLevel" oor:op="fuse"><value>3</value></prop></item>
-<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="DisableMacrosExecution" oor:op="fuse"><value>true</value></prop></item>
-<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="BlockUntrustedRefererLinks" oor:op="fuse"><value>true</value></prop></item>
-<item oor:path="/org.openoffice.Setup/L10N"><prop oor:name="ooSetupSystemLocale" oor:op="fuse"><value>da-DK</value></prop></item>
+%s
 </oor:items>
-"""
+""" % "\n".join(
+    f'<item oor:path="{path}"><prop oor:name="{name}" oor:op="fuse"><value>{value}</value></prop></item>'
+    for path, name, value in (
+        ("/org.openoffice.Office.Common/Security/Scripting", "MacroSecurityLevel", "3"),
+        ("/org.openoffice.Office.Common/Security/Scripting", "DisableMacrosExecution", "true"),
+        ("/org.openoffice.Office.Common/Security/Scripting", "BlockUntrustedRefererLinks", "true"),
+        ("/org.openoffice.Setup/L10N", "ooSetupSystemLocale", "da-DK"),
+    )
+)
 _EXPORT_FILTERS = (  # most specific first: a web document is a text document too
     ("com.sun.star.text.WebDocument", "writer_web_pdf_Export"),
     ("com.sun.star.text.GlobalDocument", "writer_globaldocument_pdf_Export"),
@@ -496,7 +538,7 @@ class _Unreadable(Exception):
     """A document LibreOffice refused; str(error) is the reason shown to users."""
 
 
-def _serve(soffice: str, profile: str) -> None:
+def _serve(soffice: str, profile: str, pipe: str, memory_mb: int) -> None:
     """The worker: start LibreOffice, say "ready", then convert one JSON request per line on stdin."""
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # what LibreOffice or a library prints goes to the log, never into the answers
@@ -509,7 +551,12 @@ def _serve(soffice: str, profile: str) -> None:
     profile_dir = Path(profile)
     (profile_dir / "user").mkdir(parents=True, exist_ok=True)
     (profile_dir / "user" / "registrymodifications.xcu").write_text(_PROFILE)
-    pipe = f"sagspost-office-{os.getpid()}-{os.urandom(4).hex()}"
+    if memory_mb > 0:  # for this process and, inherited, for LibreOffice (each on its own)
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = memory_mb * _MIB if hard == resource.RLIM_INFINITY else min(memory_mb * _MIB, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     office = subprocess.Popen(
         [
             soffice,
@@ -524,6 +571,7 @@ def _serve(soffice: str, profile: str) -> None:
         ],
         stdin=subprocess.DEVNULL,
     )
+    threading.Thread(target=_die_with_office, args=(office,), daemon=True).start()
     desktop = _connect(office, pipe)
     if desktop is None:
         _answer(answers, {"error": f"LibreOffice ended at start (exit code {office.poll()})"})
@@ -537,9 +585,9 @@ def _serve(soffice: str, profile: str) -> None:
                 return
         try:
             desktop.terminate()
+            office.wait(_STOP_GRACE_S)
         except Exception:
             pass  # it is killed with the process group anyway
-        office.wait(_STOP_GRACE_S)
     finally:
         if office.poll() is None:
             office.kill()
@@ -554,6 +602,13 @@ def _die_with_parent(parent: int) -> None:
     """The caller died without stopping us: take LibreOffice down too, rather than leave it running."""
     while os.getppid() == parent:
         time.sleep(1)
+    os.killpg(0, signal.SIGKILL)
+
+
+def _die_with_office(office) -> None:
+    """LibreOffice ended (a crash, the kernel's OOM killer): end too, so the caller sees it and starts anew."""
+    office.wait()
+    time.sleep(0.2)  # at a polite stop, the main thread is about to end anyway
     os.killpg(0, signal.SIGKILL)
 
 
@@ -598,7 +653,7 @@ def _convert_request(desktop, request: dict) -> dict:
     except _Unreadable as error:
         return {"error": str(error)}
     except RuntimeException as error:  # the connection broke, or LibreOffice is in a bad state
-        return {"error": f"LibreOffice failed while converting the document ({error.Message[:200]})", "restart": True}
+        return {"error": f"LibreOffice failed ({error.Message[:200]})", "restart": True}
     return {"ok": True}
 
 
@@ -622,20 +677,23 @@ def _convert(desktop, request: dict) -> None:
     except (IllegalArgumentException, IOException, ErrorCodeIOException):
         document = None
     if document is None:
-        raise _Unreadable(f"The file is damaged or {request['unreadable']}.")
+        raise _Unreadable(f"the file is damaged or {request['unreadable']}")
     try:
         export = next((name for service, name in _EXPORT_FILTERS if document.supportsService(service)), None)
         if export is None:
-            raise _Unreadable("LibreOffice opened the file but cannot make a PDF of this kind of document.")
+            raise _Unreadable("LibreOffice opened it but makes no PDF of this kind of document")
         settings = uno.Any(
             "[]com.sun.star.beans.PropertyValue",
-            (_property("SelectPdfVersion", _PDFA_2B if request["pdfa"] else 0),),
+            (
+                _property("SelectPdfVersion", _PDFA_2B if request["pdfa"] else 0),
+                _property("UseTaggedPDF", True),  # structure for screen readers (public authorities' duty)
+            ),
         )
         store = (_property("FilterName", export), _property("FilterData", settings), _property("Overwrite", True))
         try:
             uno.invoke(document, "storeToURL", (uno.systemPathToFileUrl(request["output"]), tuple(store)))
         except (IOException, ErrorCodeIOException, IllegalArgumentException) as error:
-            raise _Unreadable(f"LibreOffice could not make a PDF of the file ({error.Message[:200]}).") from None
+            raise _Unreadable(f"LibreOffice could not write the PDF ({error.Message[:200]})") from None
     finally:
         try:
             document.close(True)
@@ -650,4 +708,4 @@ def _property(name: str, value):
 
 
 if __name__ == "__main__":
-    _serve(sys.argv[1], sys.argv[2])
+    _serve(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]))

@@ -20,6 +20,7 @@ from server.contacts.models import ContactKind
 from server.db import utcnow
 from server.documents import services as documents
 from server.documents.blobs import BlobStore
+from server.generation import convert
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.jobs import services as jobs
 from server.post import identities, memo
@@ -137,22 +138,33 @@ def start(session: Session, dispatch: Dispatch) -> None:
 
 
 def _files(session, actor, store, main_id, attachment_ids) -> list[_File]:
-    files = [_document_file(session, actor, main_id, "main")] if main_id else []
-    return files + [_document_file(session, actor, d, "attachment") for d in attachment_ids]
+    files = [_document_file(session, actor, store, main_id, "main")] if main_id else []
+    return files + [_document_file(session, actor, store, d, "attachment") for d in attachment_ids]
 
 
-def _document_file(session: Session, actor: Principal, document_id: uuid.UUID, role: str) -> _File:
+def _document_file(session: Session, actor: Principal, store: BlobStore, document_id: uuid.UUID, role: str) -> _File:
     doc = documents.read_document(session, actor, document_id, "read_for_post")
     main = next((f for f in doc.files if f.role.value == "main"), None)
     if main is None:
         raise Invalid.field("document_id", f"The document \"{doc.title}\" has no main file to send.")
     version = documents.current_version(main)
+    found = _File(role, version.filename, version.mime, version.sha256, version.size)
     if role == "main" and version.mime != PDF:
-        raise Invalid.field(
-            "main_document_id",
-            f"The letter \"{doc.title}\" is {version.mime}; Digital Post letters are PDF. Convert it first.",
-        )
-    return _File(role, version.filename, version.mime, version.sha256, version.size)
+        return _as_pdf(store, found, doc.title)
+    return found
+
+
+def _as_pdf(store: BlobStore, source: _File, title: str) -> _File:
+    """A Word, Excel, OpenDocument or RTF letter becomes the PDF Digital Post needs (PDF/A-2b, so the
+    archived copy of what was sent is fit for archiving too)."""
+    if not convert.is_supported(source.filename, source.mime):
+        raise Invalid.field("main_document_id",
+                            f"The letter \"{title}\" is {source.mime}; Digital Post letters are PDF and this cannot be converted.")
+    with store.open(source.sha256) as stream:
+        pdf = convert.to_pdf(stream.read(), source.filename, pdfa=True)
+    blob = store.put_bytes(pdf)
+    stem = source.filename.rsplit(".", 1)[0]
+    return _File(source.role, f"{stem}.pdf", PDF, blob.sha256, blob.size)
 
 
 def _about(session, actor, registers: Registers, about: dict | None):

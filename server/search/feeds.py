@@ -80,7 +80,8 @@ def index_contact(session: Session, contact) -> None:
 
 def contact_entry(contact) -> search.IndexEntry:
     """Title: the name. Body: first the identifiers (masked CPR, CVR, P-number), then address, e-mail
-    and phone. Never the full CPR number. No case and no owner: every user may see contacts."""
+    and phone. Never the full CPR number. No case and no owner: every user may see contacts. Dated
+    the day it was registered."""
     from server.contacts import numbers
 
     identifiers = " ".join(p for p in (numbers.mask_cpr(contact.cpr), contact.cvr, contact.p_number) if p)
@@ -91,6 +92,7 @@ def contact_entry(contact) -> search.IndexEntry:
         entity_id=contact.id,
         title=contact.name or "",
         body="\n".join([identifiers, *details]),  # the first line, maybe empty, is always the identifiers
+        entry_date=_local_date(contact.created_at),
     )
 
 

@@ -29,7 +29,6 @@ from sqlalchemy import (
     Float,
     Integer,
     String,
-    and_,
     bindparam,
     case,
     cast,
@@ -390,16 +389,18 @@ class _Postgres:
         20 ms for a word found in many entries of 100,000 (measured). With sequential and plain
         index scans off only bitmap scans remain, and the only indexable condition of a search is
         the GIN match (the visibility CASE is not indexable). JIT would only add compile time.
+        A listing without words is left to the planner.
         """
         if not self.parsed:
             yield
             return
-        for name, value in _PLANNER:
+        settings = _PLANNER
+        for name, value in settings:
             self.session.execute(sql_text(f"SET LOCAL {name} = {value}"))
         try:
             yield
         finally:
-            for name, _ in _PLANNER:
+            for name, _ in settings:
                 self.session.execute(sql_text(f"SET LOCAL {name} TO DEFAULT"))
 
     def facet_selects(self, m) -> list:
@@ -446,7 +447,11 @@ def _matches(session: Session, backend, where: list, query: SearchQuery, by_date
     counts = union_all(*backend.facet_selects(matched)).subquery("counts")
     c_facet, c_value, c_n, c_pos = counts.c
     rank_in_facet = func.row_number().over(partition_by=c_facet, order_by=[c_n.desc(), c_value])
-    top = select(c_facet, c_value, c_n, c_pos, rank_in_facet.label("rank_in_facet")).subquery("top")
+    top = (
+        select(c_facet, c_value, c_n, c_pos, rank_in_facet.label("rank_in_facet"))
+        .where(or_(c_value.is_not(None), c_facet == "total"))  # PostgreSQL's NULL groups: no value
+        .subquery("top")
+    )
     parts = [select(*list(top.c)[:4]).where(top.c.rank_in_facet <= FACET_SIZE)]
     if not by_date:
         window = (

@@ -150,7 +150,7 @@ def parse(q: str | None) -> ParsedQuery:
     """The user's text as clauses; never raises, whatever was typed."""
     clauses: list[tuple[Phrase, ...]] = []
     for match in _CHUNK.finditer((q or "")[:MAX_QUERY_CHARS]):
-        quoted, closing, bare = match.groups()
+        quoted, _closing_quote, bare = match.groups()
         if quoted is not None:
             clause = _phrase_clause(quoted, quoted.rstrip().endswith("*"))
         else:
@@ -257,7 +257,7 @@ def mark(text: str | None, terms: Terms) -> str:
 
 
 _SPACE = re.compile(r"\s+")
-SNIPPET_SPANS = 200  # matches looked at to place a snippet; enough to find the best cluster
+SNIPPET_SPANS = 64  # matches looked at to place a snippet; enough to find the best cluster
 
 
 def snippet(text: str | None, terms: Terms, width: int = 240) -> str:

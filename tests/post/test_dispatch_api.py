@@ -1,5 +1,9 @@
 """Sending Digital Post through the API against the simulator over HTTP."""
+import io
 import json
+import shutil
+
+import pypdf
 
 import pytest
 from sqlalchemy import select, update
@@ -14,6 +18,9 @@ FATHER = "210783-1101"
 CHILD = "020516-4100"  # Ida, under 15, custody: Mette and Jens
 COMPANY = "39990016"
 P_NUMBER = "1019990012"
+# a 1x1 PNG: a file Digital Post cannot take as the letter itself
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
 
 
 @pytest.fixture
@@ -138,9 +145,23 @@ def test_bad_recipients_get_clear_messages(caseworker, sender, letter_doc):
     assert bad_cpr.status_code == 422 and "310299" not in bad_cpr.get_data(as_text=True)
     unknown_unit = _send(caseworker, sender, letter_doc, [{"type": "p_number", "number": "1234567890"}])
     assert unknown_unit.status_code == 422 and "P-number" in unknown_unit.json["message"]
-    word = upload(caseworker, files=[("file", "brev.docx", docx_file("Hej"))], title="Word").json
-    not_pdf = _send(caseworker, sender, word, [{"type": "cpr", "number": ADULT}])
+    image = upload(caseworker, files=[("file", "brev.png", PNG)], title="Billede").json
+    not_pdf = _send(caseworker, sender, image, [{"type": "cpr", "number": ADULT}])
     assert not_pdf.status_code == 422 and "PDF" in not_pdf.json["message"]
+
+
+@pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice is not installed: make test installs it")
+def test_a_word_letter_is_converted_to_pdf_before_it_is_sent(caseworker, sender, post_simulator):
+    word = upload(caseworker, files=[("file", "afgørelse.docx", docx_file("Afgørelse om skoleskift"))], title="Word").json
+    dispatch = _send(caseworker, sender, word, [{"type": "cpr", "number": ADULT}])
+    assert dispatch.status_code == 201, dispatch.json
+    (letter,) = _letters(caseworker, dispatch.json)
+    assert letter["status"] == "sent"
+    files = caseworker.get(f"/api/dispatches/{dispatch.json['id']}/letters/{letter['id']}/preview").json
+    assert files[0]["filename"] == "afgørelse.pdf" and files[0]["mime"] == "application/pdf"
+    pdf = caseworker.get(files[0]["url"]).data
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert "Afgørelse om skoleskift" in text
 
 
 def test_a_rejected_letter_fails_with_the_reason_and_the_rest_go_on(caseworker, sender, letter_doc, post_simulator):

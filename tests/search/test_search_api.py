@@ -1,11 +1,13 @@
 """Free-text search through the HTTP API: stemming, ranking, highlights, facets, visibility, filters."""
-from datetime import date, timedelta
+import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.search.conftest import facet, ids, titles
 
-TODAY = date.today()
+TODAY = datetime.now(ZoneInfo("Europe/Copenhagen")).date()  # cases are dated in Danish time
 
 
 def test_danish_stemming_finds_other_forms_of_the_words(caseworker, new_case, search):
@@ -60,7 +62,7 @@ def test_facets_count_types_keys_cases_and_years(caseworker, new_case, search, p
     assert result["total"] == 4
     assert facet(result, "type") == {"case": 3, "contact": 1}
     assert facet(result, "journal_key") == {plan["keys"]["00.01.00"]["id"]: 2, other_key: 1}
-    assert facet(result, "year") == {TODAY.year: 3}
+    assert facet(result, "year") == {TODAY.year: 4}
     assert len(facet(result, "case")) == 3 and facet(result, "case")[first["id"]] == 1
     labels = {f["value"]: f["label"] for f in result["facets"]["case"]}
     assert labels[first["id"]] == f"{first['number']} Skolebus Nord"
@@ -119,8 +121,9 @@ def test_type_and_date_filters(caseworker, new_case, search):
     assert ids(search(caseworker, "vandløb", types=["case"])) == [case["id"]]
     today, tomorrow = TODAY.isoformat(), (TODAY + timedelta(days=1)).isoformat()
     yesterday = (TODAY - timedelta(days=1)).isoformat()
-    # contacts carry no date, so a period leaves them out
-    assert ids(search(caseworker, "vandløb", date_from=yesterday, date_to=tomorrow)) == [case["id"]]
+    # a case is dated the day it was made, a contact the day it was registered
+    assert search(caseworker, "vandløb", date_from=yesterday, date_to=tomorrow)["total"] == 2
+    assert ids(search(caseworker, "vandløb", types=["case"], date_from=today, date_to=today)) == [case["id"]]
     assert search(caseworker, "vandløb", date_from=tomorrow)["total"] == 0
     assert search(caseworker, "vandløb", date_to=yesterday)["total"] == 0
     assert caseworker.post("/api/search", json={"q": "x", "date_from": tomorrow, "date_to": today}).status_code == 422
@@ -159,6 +162,7 @@ def test_paging_reports_total_offset_and_limit(caseworker, new_case, search):
     '"', '""', '"ansættelse', 'AND(', 'OR', 'NOT lærer', 'NEAR(a b)', '*', '**', '-', '-lærer', '^lærer',
     'a:b', '{title}: x', 'title:lærer', "'; DROP TABLE search_entries; --", '(', ')', '+', 'lærer*"*',
     'æøå ÆØÅ', '\\', '%_', '\x00', '💥', "ansættelse " * 500, "x" * 20000, "010190-1234 -- 2026-",
+    'İstanbul ² 中文 ǅ', "l'lærer", 'af og i', '"af"', 'lærer:*', "'lærer' & 'x'", 'a <-> b', '!lærer',
 ])
 def test_hostile_queries_answer_200(caseworker, new_case, search, q):
     new_case(caseworker, title="Ansættelse af lærere")
@@ -217,8 +221,6 @@ def test_personal_and_group_entries_are_seen_by_owner_and_group_only(app, make_u
 
     team = make_group("Team")
     owner, teammate, stranger = make_user("owner"), make_user("teammate", groups=[team]), make_user("stranger")
-    import uuid
-
     session = app.extensions["sagspost.sessionmaker"]()
     mine, shared, orphan = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     search_services.index(session, search_services.IndexEntry(
@@ -243,12 +245,10 @@ def test_remove_and_reindex(app, caseworker, new_case, search):
     case = new_case(caseworker, title="Kloakering")
     make = app.extensions["sagspost.sessionmaker"]
     session = make()
-    search_services.remove(session, "case", __import__("uuid").UUID(case["id"]))
+    search_services.remove(session, "case", uuid.UUID(case["id"]))
     session.commit()
     assert search(caseworker, "kloakering")["total"] == 0
     # a stale entry of a case that does not exist, and an emptied index: reindex puts it right
-    import uuid
-
     search_services.index(session, search_services.IndexEntry("case", uuid.uuid4(), "Kloakering spøgelse", "",
                                                               case_id=uuid.UUID(case["id"])))
     session.commit()
@@ -261,3 +261,29 @@ def test_remove_and_reindex(app, caseworker, new_case, search):
     assert search(caseworker, "kloakering")["total"] == 0
     search_services.reindex(make)
     assert ids(search(caseworker, "kloakering")) == [case["id"]]
+
+
+def test_counting_stops_at_the_limit_and_says_so(caseworker, new_case, search, monkeypatch):
+    from server.search import services as search_services
+
+    for i in range(4):
+        new_case(caseworker, title=f"Vejskilt {i}")
+    assert search(caseworker, "vejskilt")["exact"] is True
+    monkeypatch.setattr(search_services, "COUNT_LIMIT", 2)
+    capped = search(caseworker, "vejskilt")
+    assert capped["total"] == 2 and capped["exact"] is False and len(capped["hits"]) >= 2
+    # relevance among the newest matches only: the page still holds the best of those
+    monkeypatch.setattr(search_services, "RANK_WINDOW", 1)
+    assert len(search(caseworker, "vejskilt", limit=2)["hits"]) == 2
+
+
+def test_each_facet_lists_its_most_frequent_values_only(caseworker, new_case, search, monkeypatch):
+    from server.search import services as search_services
+
+    for i in range(3):
+        new_case(caseworker, title=f"Legeplads {i}")
+    assert len(search(caseworker, "legeplads")["facets"]["case"]) == 3
+    monkeypatch.setattr(search_services, "FACET_SIZE", 2)
+    result = search(caseworker, "legeplads")
+    assert len(result["facets"]["case"]) == 2 and result["total"] == 3
+    assert result["facets"]["document_type"] == [] and len(result["facets"]["journal_key"]) == 1
