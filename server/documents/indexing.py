@@ -41,3 +41,10 @@ def entry_for(session: Session, doc: Document) -> search.IndexEntry:
         journal_key_id=cases.journal_key_id_of(session, doc.case_id) if doc.case_id else None,
         entry_date=doc.document_date,
     )
+
+
+def _reindex_documents(session: Session, batch_size: int):
+    return search.batches_by_id(session, Document, batch_size, entry_for, Document.deleted_at.is_(None))
+
+
+search.register_reindexer("document", _reindex_documents)

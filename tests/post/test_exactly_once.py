@@ -2,7 +2,9 @@
 
 - A real `sagspost worker` is killed with SIGKILL (the whole process group: Celery's prefork pool
   has children) in the middle of a 1,000-letter dispatch and started again; the simulator, which
-  counts deliveries per messageUUID, must end with each of the 1,000 letters exactly once.
+  counts deliveries per messageUUID, must end with each of the 1,000 letters exactly once. The
+  restarted worker takes the dead worker's job row and its letters again at once, as their claimant
+  (host:pid) no longer exists (server/jobs/services.py, server/post/sending.py), not after the leases.
 - The provider answers 5xx, times out, or loses its answer after recording the letter, on a share of
   requests; after the retries every letter is delivered exactly once all the same.
 
@@ -295,7 +297,8 @@ def test_5xx_timeouts_and_lost_answers_still_deliver_every_letter_exactly_once(a
         rounds += 1
         assert rounds <= 12, f"still pending after {rounds} rounds: {_counts(maker, dispatch_id)}"
         assert _run_due_jobs(app, maker) == 1, "a pending dispatch has exactly one follow-up job queued"
-    simulator.set_faults()  # the switches off, so the deliveries can be read without faults
+    simulator.set_faults()  # the switches off
+    time.sleep(2.2)  # requests the simulator holds in a timeout (2 s) answer before it is stopped
     deliveries = _assert_exactly_once(simulator, _letters(maker, dispatch_id), maker)
     with maker() as session:
         attempts = session.execute(select(func.max(Letter.attempts), func.sum(Letter.attempts))
