@@ -157,6 +157,21 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(2 ** attempts, 600))
 
 
+def is_queued(session: Session, kind: str, payload: dict) -> bool:
+    """Whether a job of this kind with this payload waits to run (payloads compared in Python:
+    JSON equality differs between the databases)."""
+    waiting = session.scalars(select(Job.payload).where(Job.kind == kind, Job.status == JobStatus.QUEUED))
+    return any(p == payload for p in waiting)
+
+
+def next_due_job(maker: sessionmaker) -> uuid.UUID | None:
+    """A job that is due now (the oldest), for a worker with time to spare; None when there is none."""
+    with maker() as session:
+        return session.scalar(
+            select(Job.id).where(_takeable(session, utcnow()), Job.run_after <= utcnow()).order_by(Job.run_after).limit(1)
+        )
+
+
 def due_jobs(session: Session, limit: int = 500) -> list[tuple[uuid.UUID, datetime]]:
     """Queued jobs and jobs whose worker's lease ran out: what the sweep sends again."""
     stmt = select(Job.id, Job.run_after).where(_takeable(session, utcnow())).order_by(Job.run_after).limit(limit)

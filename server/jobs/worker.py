@@ -17,6 +17,7 @@ from server.jobs.models import Job
 log = logging.getLogger("sagspost.jobs")
 celery = Celery("sagspost")
 SWEEP_SECONDS = 15
+DRAIN_SECONDS = 30
 _worker_app = None
 
 
@@ -50,11 +51,22 @@ def init_app(app) -> None:
 
 @celery.task(name="sagspost.run_job")
 def run_job_task(job_id: str) -> None:
+    """Run the job, then keep taking other due jobs from the table for a while.
+
+    A message only wakes a worker; the work is in the jobs table. Draining it here means one
+    message can carry many jobs, which matters on the embedded SQLite broker: it hands out only a
+    couple of messages a second, while a dispatch makes a job per delivered letter.
+    """
     app = _flask_app()
+    maker = app.extensions["sagspost.sessionmaker"]
+    deadline = time.monotonic() + DRAIN_SECONDS
+    next_id: uuid.UUID | None = uuid.UUID(job_id)
     with app.app_context():
-        status = services.run_job(app.extensions["sagspost.sessionmaker"], uuid.UUID(job_id))
-    if status is not None and status.value == "queued":
-        _send_when_due(app, uuid.UUID(job_id))
+        while next_id is not None:
+            status = services.run_job(maker, next_id)
+            if status is not None and status.value == "queued":
+                _send_when_due(app, next_id)
+            next_id = services.next_due_job(maker) if time.monotonic() < deadline else None
 
 
 def _send_when_due(app, job_id: uuid.UUID) -> None:

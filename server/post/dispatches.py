@@ -129,9 +129,14 @@ def create_dispatch(
     return dispatch
 
 
+# a dispatch this large gets a second sending job, so two worker processes share it (claims are atomic)
+SHARED_FROM = 200
+
+
 def start(session: Session, dispatch: Dispatch) -> None:
-    jobs.enqueue(session, "post.run_dispatch", {"dispatch_id": str(dispatch.id)}, run_after=dispatch.send_at,
-                 max_attempts=1000)
+    for _ in range(2 if len(dispatch.letters) >= SHARED_FROM else 1):
+        jobs.enqueue(session, "post.run_dispatch", {"dispatch_id": str(dispatch.id)}, run_after=dispatch.send_at,
+                     max_attempts=1000)
 
 
 # ---------------------------------------------------------------- resolving

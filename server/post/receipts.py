@@ -27,6 +27,8 @@ from server.post.models import Channel, Dispatch, InboundMessage, Letter, Letter
 from server.post.providers import DigitalPostProvider, TransientError
 
 log = logging.getLogger("sagspost.post")
+RECEIPT_PAGE = 500
+MAX_PAGES_PER_POLL = 20
 _RECEIPT_STATUS = {"delivered": (LetterStatus.DELIVERED, Channel.DIGITAL), "printed": (LetterStatus.DELIVERED, Channel.PRINT),
                    "failed": (LetterStatus.FAILED, None)}
 
@@ -42,14 +44,21 @@ def poll(maker: sessionmaker) -> dict:
     """Fetch receipts and inbound post once; each is acknowledged only after it is recorded."""
     provider = current_app.extensions["sagspost.post_provider"]
     try:
-        return {"receipts": apply_receipts(maker, provider), "replies": file_inbound(maker, provider)}
+        receipts = total = apply_receipts(maker, provider)
+        # a big dispatch leaves thousands of receipts: keep fetching while full pages come back
+        for _ in range(MAX_PAGES_PER_POLL):
+            if receipts < RECEIPT_PAGE:
+                break
+            receipts = apply_receipts(maker, provider)
+            total += receipts
+        return {"receipts": total, "replies": file_inbound(maker, provider)}
     except TransientError as exc:
         log.warning("Digital Post unavailable; trying again later", extra={"error": str(exc)})
         return {"receipts": 0, "replies": 0}
 
 
 def apply_receipts(maker: sessionmaker, provider: DigitalPostProvider) -> int:
-    receipts = provider.fetch_receipts()
+    receipts = provider.fetch_receipts(limit=RECEIPT_PAGE)
     with maker() as session, session.begin():
         for receipt in receipts:
             letter = session.scalar(select(Letter).where(Letter.message_uuid == receipt.message_uuid))

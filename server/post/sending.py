@@ -176,14 +176,23 @@ def _mark(maker, dispatch_id: uuid.UUID, status: DispatchStatus) -> None:
 
 
 def _finish_or_reschedule(session: Session, dispatch_id: uuid.UUID) -> None:
+    """Done when no letter is waiting; a follow-up job when letters wait for a retry.
+
+    Letters still `sending` belong to another job of this dispatch (or to a dead worker whose job
+    row is taken again), which finishes the dispatch itself.
+    """
     dispatch = session.get(Dispatch, dispatch_id)
-    pending = session.execute(
+    queued, retry_at = session.execute(
         select(func.count(), func.min(Letter.next_attempt_at))
-        .where(Letter.dispatch_id == dispatch_id, Letter.status.in_([LetterStatus.QUEUED, LetterStatus.SENDING]))
+        .where(Letter.dispatch_id == dispatch_id, Letter.status == LetterStatus.QUEUED)
     ).one()
-    if pending[0] == 0:
-        if dispatch.status != DispatchStatus.CANCELLED:
-            dispatch.status, dispatch.finished_at = DispatchStatus.DONE, utcnow()
+    if queued:
+        # two jobs share a big dispatch; the one finishing last must not queue a second follow-up
+        if not jobs.is_queued(session, "post.run_dispatch", {"dispatch_id": str(dispatch_id)}):
+            jobs.enqueue(session, "post.run_dispatch", {"dispatch_id": str(dispatch_id)},
+                         run_after=max(retry_at or utcnow(), utcnow()), max_attempts=1000)
         return
-    jobs.enqueue(session, "post.run_dispatch", {"dispatch_id": str(dispatch_id)},
-                 run_after=max(pending[1] or utcnow(), utcnow()) if pending[1] else utcnow() + LEASE, max_attempts=1000)
+    sending = session.scalar(select(func.count()).where(Letter.dispatch_id == dispatch_id,
+                                                        Letter.status == LetterStatus.SENDING))
+    if sending == 0 and dispatch.status != DispatchStatus.CANCELLED:
+        dispatch.status, dispatch.finished_at = DispatchStatus.DONE, utcnow()
