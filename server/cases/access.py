@@ -75,4 +75,6 @@ def level(session: Session, actor: Principal, case: Case) -> Level:
 
 def visible_case_id(actor: Principal, case_id_column) -> ColumnElement[bool]:
     """A WHERE clause for another table's case-id column: true where the actor may read that case."""
-    return exists().where(Case.id == case_id_column, visible(actor))
+    # An IN over the readable cases, not a correlated EXISTS: under search's planner settings the
+    # EXISTS became a nested loop of one index probe per candidate (29 ms of a 72 ms search).
+    return case_id_column.in_(select(Case.id).where(visible(actor)))

@@ -26,6 +26,8 @@ _HANDLERS: dict[str, Handler] = {}
 # housekeeping run by every worker now and then: name -> (seconds between runs, function of a sessionmaker)
 PERIODIC: dict[str, tuple[float, Callable[[sessionmaker], None]]] = {}
 LEASE = timedelta(minutes=10)
+# a due job not taken for this long has probably lost its broker message
+STALE = timedelta(seconds=20)
 _PENDING = "sagspost.jobs.pending"
 
 
@@ -172,7 +174,18 @@ def next_due_job(maker: sessionmaker) -> uuid.UUID | None:
         )
 
 
-def due_jobs(session: Session, limit: int = 500) -> list[tuple[uuid.UUID, datetime]]:
-    """Queued jobs and jobs whose worker's lease ran out: what the sweep sends again."""
-    stmt = select(Job.id, Job.run_after).where(_takeable(session, utcnow())).order_by(Job.run_after).limit(limit)
+def due_jobs(session: Session, limit: int = 500, stale: timedelta | None = None) -> list[tuple[uuid.UUID, datetime]]:
+    """Jobs whose message was probably lost: due for a while and still not taken, or abandoned by
+    their worker. Fresh jobs are left alone: their own message is on its way, and sending every
+    queued job again each round flooded the broker."""
+    now = utcnow()
+    stmt = (
+        select(Job.id, Job.run_after)
+        .where(or_(
+            (Job.status == JobStatus.QUEUED) & (Job.run_after <= now - (STALE if stale is None else stale)),
+            (Job.status == JobStatus.RUNNING) & _takeable(session, now),
+        ))
+        .order_by(Job.run_after)
+        .limit(limit)
+    )
     return [(row.id, row.run_after) for row in session.execute(stmt)]

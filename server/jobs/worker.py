@@ -5,6 +5,7 @@ import logging
 import threading
 import time
 import uuid
+from datetime import timedelta
 
 from celery import Celery
 from celery.signals import worker_process_init, worker_ready
@@ -76,10 +77,12 @@ def _send_when_due(app, job_id: uuid.UUID) -> None:
     run_job_task.apply_async(args=[str(job_id)], countdown=delay)
 
 
-def sweep(app) -> int:
-    """Send every due job again; claiming is atomic, so a job sent twice still runs once."""
+def sweep(app, *, everything: bool = False) -> int:
+    """Send again the jobs whose message was probably lost (`everything`: every queued job, as a
+    starting worker does, since messages a killed worker held are gone); claiming is atomic, so a
+    job sent twice still runs once."""
     with app.extensions["sagspost.sessionmaker"]() as session:
-        due = services.due_jobs(session)
+        due = services.due_jobs(session, stale=timedelta(0) if everything else None)
     now = utcnow()
     for job_id, run_after in due:
         run_job_task.apply_async(args=[str(job_id)], countdown=max(0.0, (run_after - now).total_seconds()))
@@ -124,9 +127,11 @@ def _start_sweeping(**_kwargs):
 
     def loop():
         last_run: dict[str, float] = {}
+        first = True
         while True:
             try:
-                sweep(app)
+                sweep(app, everything=first)
+                first = False
                 run_periodic(app, last_run)
             except Exception:  # the database may be briefly away; try again next round
                 log.exception("job sweep failed")
