@@ -17,7 +17,7 @@ both with --broker both). The clock runs from the first upload until no uploaded
 version has text_status = pending (the database is polled every 0.2 s once the uploads are done).
 Two phases, each on its own documents: text PDFs only (--pdf-docs, default 3,000), judged against
 the issue's target of 200 documents/s on 2 cores, then the mixed set. With the SQLite broker
-(--broker sqlite or both, the default) each phase is cut to --sqlite-broker-docs (100): that
+(--broker sqlite or both, the default) each phase is cut to --sqlite-broker-docs (50): that
 broker moves one or two jobs a second, so 10,000 would take hours. The baseline, measured in the same run on the
 same PDFs in this one process: pypdf `PdfReader(...).pages[i].extract_text()` for every page
 (documents/s); beside it, for information, pypdfium2 in-process (the app's parser) and the app's own
@@ -126,8 +126,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--concurrency", type=int, default=2, help="worker processes of `sagspost worker` (2)")
     group.add_argument("--broker", choices=("sqlite", "redis", "both"), default="both",
                        help="Celery broker for the ingest: the product's default SQLite file, Redis, or both in turn (both)")
-    group.add_argument("--sqlite-broker-docs", type=int, default=100,
-                       help="documents per phase with the SQLite broker, which moves about 1-2 jobs a second (100)")
+    group.add_argument("--sqlite-broker-docs", type=int, default=50,
+                       help="documents per phase with the SQLite broker, which moves about 1-2 jobs a second (50)")
     group.add_argument("--worker-polling-interval", type=float, default=None,
                        help="what-if: the worker's kombu polling interval in seconds (kombu's default, which the "
                             "product keeps, is 1 s; it matters for the SQLite broker, not for Redis)")
