@@ -26,6 +26,7 @@ def test_a_deleted_case_disappears_for_everyone_until_restored(make_user, admin,
     assert owner.get(f"/api/cases/{case['id']}").status_code == 404
     assert owner.get(f"/api/documents/{doc['id']}").status_code == 404
     assert owner.get("/api/cases?q=Slettes").json == []
+    assert owner.get("/api/cases?scope=mine&q=Slettes").json == []
     assert [c["id"] for c in owner.get("/api/trash/cases").json] == [case["id"]]
     assert owner.post(f"/api/trash/cases/{case['id']}/restore").status_code == 204
     assert owner.get(f"/api/cases/{case['id']}").status_code == 200
