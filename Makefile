@@ -31,6 +31,7 @@ SYSTEM_PACKAGES := \
 	libreoffice-writer-nogui \
 	libreoffice-calc-nogui \
 	python3-uno \
+	chromium \
 	fonts-dejavu-core \
 	fonts-liberation2 \
 	fonts-crosextra-carlito \

@@ -167,3 +167,36 @@ def admin(make_user):
 @pytest.fixture
 def caseworker(make_user):
     return make_user("anna", roles=["caseworker"])
+
+
+@pytest.fixture
+def live_app(app):
+    """The test's app served over real HTTP (waitress in a thread): for browsers and add-in tests."""
+    from tests.live import serve_in_thread
+
+    live = serve_in_thread(app, name="sagspost-live")
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright (its own browser download is not used)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.live import CHROMIUM_ARGS, chromium_path
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context and page per test (own cookies and storage)."""
+    context = browser.new_context(locale="da-DK", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()

@@ -1,16 +1,15 @@
 """Fixtures for Digital Post: the NgDP simulator in a real waitress server, and a client for it."""
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
-from waitress.server import create_server
 
 from server.post.providers import NgdpClient
 from server.post.simulator import create_simulator
+from tests.live import LiveServer, serve_in_thread
 
 
 @dataclass
@@ -18,14 +17,12 @@ class RunningSimulator:
     """A simulator serving on 127.0.0.1:<port>; `control` talks to its /_sim/ API."""
 
     app: object
-    server: object
-    thread: threading.Thread
+    live: LiveServer
     state_file: Path | None
-    stop_event: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.effective_port}"
+        return self.live.url
 
     @property
     def api_url(self) -> str:
@@ -61,34 +58,14 @@ class RunningSimulator:
 
     def stop(self) -> None:
         self.state.stopping.set()  # wakes requests sleeping in a latency or timeout switch
-        self.stop_event.set()
-        self.thread.join(timeout=10)
+        self.live.stop()
         self.state.close()
 
 
 def start_simulator(state_file: Path | None = None, *, threads: int = 8) -> RunningSimulator:
     """Serve a simulator on a free port in a background thread (waitress, threaded)."""
     app = create_simulator(state_file)
-    server = create_server(app, host="127.0.0.1", port=0, threads=threads, ident="post-simulator",
-                           channel_timeout=30)
-    running = RunningSimulator(app, server, None, state_file)
-
-    def serve():
-        # waitress's own run() loops until its socket map is empty; loop here so stop() can end it.
-        try:
-            while not running.stop_event.is_set():
-                server.asyncore.loop(timeout=0.05, map=server._map, count=1)
-        finally:
-            for channel in list(server._map.values()):
-                try:
-                    channel.close()
-                except OSError:
-                    pass
-            server.task_dispatcher.shutdown(timeout=5)
-
-    running.thread = threading.Thread(target=serve, name="post-simulator", daemon=True)
-    running.thread.start()
-    return running
+    return RunningSimulator(app, serve_in_thread(app, threads=threads, name="post-simulator"), state_file)
 
 
 @pytest.fixture
