@@ -1,4 +1,5 @@
 """Imports every domain's models so the metadata is complete (Alembic, tests)."""
+from server.addins import models as _addins  # noqa: F401
 from server.admin import models as _admin  # noqa: F401
 from server.audit import models as _audit  # noqa: F401
 from server.auth import models as _auth  # noqa: F401

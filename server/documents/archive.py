@@ -75,6 +75,18 @@ def archive_email(
     return Archived(doc, duplicate=False)
 
 
+def archived_copies(session: Session, actor: Principal, message_id: str) -> list[Document]:
+    """The e-mail with this Message-ID where it lies archived on cases the actor may read, oldest first
+    (for the add-ins' "already archived, and where")."""
+    stmt = (
+        select(Document)
+        .where(Document.email_message_id == message_id, Document.deleted_at.is_(None),
+               cases.visible_case_id(actor, Document.case_id))
+        .order_by(Document.created_at)
+    )
+    return list(session.scalars(stmt))
+
+
 def _already_archived(session: Session, case_id: uuid.UUID, parsed: mail.ParsedEmail) -> Document | None:
     same = [Document.email_sha256 == parsed.sha256]
     if parsed.message_id:
