@@ -66,6 +66,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask, api) -> None:
+    from server.addins.routes import blp as addins_blp
+    from server.addins.routes import pages as addin_pages
     from server.admin.routes import blp as admin_blp
     from server.audit.routes import blp as audit_blp
     from server.auth.routes import blp as auth_blp
@@ -76,9 +78,12 @@ def _register_blueprints(app: Flask, api) -> None:
     from server.retention.routes import blp as retention_blp
     from server.health.routes import bp as health_bp
     from server.search.routes import blp as search_blp
+    from server.google.routes import blp as google_blp
 
     app.register_blueprint(health_bp)
-    for blp in (auth_blp, contacts_blp, admin_blp, cases_blp, documents_blp, retention_blp, post_blp, audit_blp, search_blp):
+    app.register_blueprint(addin_pages)
+    for blp in (auth_blp, contacts_blp, admin_blp, cases_blp, documents_blp, retention_blp, post_blp, audit_blp, search_blp, addins_blp,
+                google_blp):
         api.register_blueprint(blp)
 
 

@@ -195,5 +195,32 @@ def simulator(host, port, threads, state_file):
         app.extensions["post_simulator"].close()
 
 
+@main.command("manifest")
+@click.option("--base-url", required=True, help="Where the add-in is served, e.g. https://sagspost.example.dk")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@with_appcontext
+def manifest(base_url: str, out_dir: Path):
+    """Write the Office add-in manifests (Outlook, Word + Excel, Microsoft 365 unified) for a base URL."""
+    from server.addins import manifests
+
+    for path in manifests.write_all(out_dir, base_url, current_app.config["SAGSPOST"].addin_id):
+        click.echo(path)
+
+
+@main.command("serve-https")
+@click.option("--host", default="localhost")
+@click.option("--port", default=3000, type=int)
+@with_appcontext
+def serve_https(host: str, port: int):
+    """Serve the app over HTTPS with a self-signed certificate, for loading the Office add-in locally."""
+    from werkzeug.serving import run_simple
+
+    from server.addins.devcert import ensure_certificate
+
+    cert, key = ensure_certificate(current_app.config["SAGSPOST"].data_dir / "tls", host)
+    click.echo(f"Sagspost on https://{host}:{port} (certificate {cert}); manifests at /manifest/outlook.xml and /manifest/office.xml")
+    run_simple(host, port, current_app._get_current_object(), ssl_context=(str(cert), str(key)), threaded=True)
+
+
 if __name__ == "__main__":
     main()

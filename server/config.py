@@ -98,6 +98,51 @@ class Settings:
     convert_start_timeout_s: int = 60
     convert_recycle_after: int = 500
     convert_memory_mb: int = 4096  # LibreOffice's address-space limit; 0: none
+    # Google Workspace add-on (server/google) and Google sign-in (server/auth/google_tokens.py).
+    # google_addon_base_url: the public https URL Google calls (the ID token's audience is each
+    # endpoint's URL under it); empty: the URL the request arrived at. google_addon_service_account:
+    # the add-on's service account e-mail (`gcloud workspace-add-ons get-authorization`); empty: the
+    # add-on refuses every call. google_addon_client_id: its OAuth client id from the same command,
+    # the audience of the user's identity token. google_link_by_email: a Google account not yet
+    # linked is linked once to the user with the same (verified) e-mail address.
+    google_addon_base_url: str = ""
+    google_addon_service_account: str = ""
+    google_addon_client_id: str = ""
+    google_link_by_email: bool = False
+    # Google's signing certificates ({kid: PEM}) and the root of Google's REST APIs (Gmail, Drive,
+    # Sheets); tests point both at local servers
+    google_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
+    google_api_root: str = ""
+    google_api_timeout_s: int = 30
+    # Google sign-in for the browser (OpenID Connect code flow); off while client id or secret is empty
+    google_client_id: str = ""
+    google_client_secret: str = ""
+    google_auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_token_url: str = "https://oauth2.googleapis.com/token"
+    # a Google Workspace domain whose accounts may sign in (the token's hd claim); empty: any
+    google_hosted_domain: str = ""
+    # Office add-in (server/addins, server/auth/entra.py). Sign-in with Microsoft Entra ID: the
+    # Sagspost API's app registration (client id, and a secret for Graph calls on behalf of the
+    # user), its Application ID URI when tokens carry that as audience (api://host/<client id>),
+    # the tenants whose users may sign in (comma-separated tenant ids), the authority host and Graph.
+    entra_client_id: str = ""
+    entra_client_secret: str = ""
+    entra_app_id_uri: str = ""
+    entra_tenants: str = ""
+    entra_authority: str = "https://login.microsoftonline.com"
+    # the delegated scope the pane asks for; tokens without it are refused
+    entra_scope: str = "access_as_user"
+    # link a first-time Entra user to the Sagspost user with the same e-mail address (else an
+    # administrator links them); off by default because it trusts the tenant's e-mail claims
+    entra_link_by_email: bool = False
+    graph_url: str = "https://graph.microsoft.com"
+    # Office.js for the task pane: "cdn" (Microsoft's, needed in production) or "local" (the
+    # @microsoft/office-js npm package in addin/node_modules, for development and tests)
+    addin_office_js: str = "cdn"
+    # the add-in's id in its manifests; keep it once users have installed the add-in
+    addin_id: str = "6f1d3f7a-2b5c-4c1e-9a5e-5a3c0b7d2e11"
+    # days a personal API token handed to the task pane lives
+    addin_token_days: int = 30
     testing: bool = False
 
     @property

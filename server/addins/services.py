@@ -7,12 +7,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.addins.models import ArchivedConversation
+from server.auth import entra
+from server.auth import services as auth
 from server.auth.principal import Principal
 from server.cases import services as cases
 from server.cases.schemas import CaseListItemSchema
 from server.contacts import services as contacts
 from server.documents import archive
 from server.documents.blobs import BlobStore
+from server.errors import Forbidden
 
 # why a case is suggested, strongest first; the pane shows them in this order
 REASON_ARCHIVED = "message_archived"  # this very message lies on the case
@@ -100,3 +103,33 @@ def _conversation_cases(session: Session, actor: Principal, conversation_id: str
 def _bare(message_id: str) -> str:
     # Outlook's internetMessageId keeps the angle brackets; the documents domain stores it without
     return message_id.strip().removeprefix("<").removesuffix(">")
+
+
+# ---------------------------------------------------------------- signing the pane in
+
+PANE_TOKEN_NAME = "Office add-in"
+
+
+def sign_in_with_password(session: Session, passwords, username: str, password: str, days: int) -> dict:
+    """The Office dialog's fallback sign-in: a personal API token for the pane."""
+    return _pane_token(session, auth.authenticate(session, passwords, username, password), days)
+
+
+def sign_in_with_entra(session: Session, config: entra.EntraConfig, token: str, days: int, *, http=None) -> dict:
+    """Single sign-on: the pane's Entra token exchanged for a personal API token of the linked user."""
+    claims = entra.verify_token(config, token, http=http)
+    return _pane_token(session, entra.user_for_claims(session, config, claims), days)
+
+
+def _pane_token(session: Session, user, days: int) -> dict:
+    plaintext, token = auth.create_api_token(session, auth.principal_for(user), PANE_TOKEN_NAME, days, days)
+    return {"token": plaintext, "expires_at": token.expires_at, "user_id": user.id, "name": user.full_name or user.username}
+
+
+def message_from_graph(session: Session, actor: Principal, config: entra.EntraConfig, sso_token: str, item_id: str,
+                       *, http=None) -> bytes:
+    """The message's MIME read through Graph as the signed-in Microsoft user, who must be the actor."""
+    claims = entra.verify_token(config, sso_token, http=http)
+    if entra.user_for_claims(session, config, claims).id != actor.user_id:
+        raise Forbidden("The Microsoft sign-in belongs to another Sagspost user.")
+    return entra.fetch_message_mime(config, sso_token, item_id, http=http)
