@@ -1,0 +1,1 @@
+"""The Google Workspace add-on: HTTP endpoints Google calls with event objects, answered with cards."""
