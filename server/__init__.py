@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.register_error_handlers(app)
     api = Api(app)
     _register_blueprints(app, api)
+    _init_web(app)
     return app
 
 
@@ -85,6 +86,13 @@ def _register_blueprints(app: Flask, api) -> None:
     for blp in (auth_blp, contacts_blp, admin_blp, cases_blp, documents_blp, retention_blp, post_blp, audit_blp, search_blp, addins_blp,
                 google_blp):
         api.register_blueprint(blp)
+
+
+def _init_web(app: Flask) -> None:
+    """The browser UI: HTML pages beside the API, calling the same services."""
+    from server import web
+
+    web.init_app(app)
 
 
 def _register_job_handlers() -> None:

@@ -34,7 +34,7 @@ def init_app(app) -> None:
             g.principal = services.principal_for(user)
             g.via_cookie = True
             # Signing in again needs no token: it only ever replaces the session with the caller's own.
-            if request.method not in SAFE_METHODS and request.endpoint != "auth.Login":
+            if request.method not in SAFE_METHODS and request.endpoint not in ("auth.Login", "web.login"):
                 _check_csrf()
 
 

@@ -1,0 +1,56 @@
+"""Browser UI: server-rendered pages (Jinja, htmx) that call the domain services directly.
+
+Danish first (Flask-Babel: Danish is the source language of the templates, English a translation).
+Every page goes through the same session, CSRF check and access checks as the API.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, request, session
+from flask_babel import Babel
+
+from server.web.blueprint import bp
+
+LANGUAGES = ("da", "en")
+HERE = Path(__file__).resolve().parent
+
+# No inline scripts or styles anywhere: htmx and app.js come from /static, and htmx is told not to
+# add its own <style> (meta htmx-config), so 'self' is all a page needs.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+def init_app(app: Flask) -> None:
+    from server.web import admin, auth, cases, dashboard, documents, errors, post, search  # noqa: F401  (their routes)
+
+    app.config.update(
+        BABEL_DEFAULT_LOCALE="da",
+        BABEL_DEFAULT_TIMEZONE="Europe/Copenhagen",
+        BABEL_TRANSLATION_DIRECTORIES=str(HERE / "translations"),
+    )
+    Babel(app, locale_selector=locale)
+    app.register_blueprint(bp)
+
+
+def locale() -> str:
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES, default="da") if request else "da"
+
+
+@bp.after_request
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    if response.mimetype == "text/html":
+        # pages show personal data: never from a shared cache, and the language decides the text
+        response.headers["Cache-Control"] = "no-store"
+        response.vary.add("Cookie")
+    return response

@@ -1,0 +1,32 @@
+"""Min side: my cases, unassigned cases in my groups, my documents, letters needing attention."""
+from __future__ import annotations
+
+from flask import render_template
+
+from server.cases import services as cases
+from server.db import get_session
+from server.documents import services as documents
+from server.post import dispatches, views as post_views
+from server.web.blueprint import POST_RIGHTS, actor, bp, has
+
+SHOWN = 10
+
+
+@bp.get("/")
+def dashboard():
+    session, me = get_session(), actor()
+    mine, mine_total = cases.list_cases(session, me, cases.CaseFilter(scope="mine"), offset=0, limit=SHOWN)
+    unassigned, unassigned_total = cases.list_cases(session, me, cases.CaseFilter(scope="unassigned"), offset=0, limit=SHOWN)
+    my_docs, _ = documents.list_documents(session, me, documents.DocumentFilter(scope="mine"), offset=0, limit=SHOWN)
+    return render_template(
+        "dashboard.html", mine=mine, mine_total=mine_total, unassigned=unassigned, unassigned_total=unassigned_total,
+        my_docs=my_docs, attention=_letters_needing_attention(session, me) if has(me, *POST_RIGHTS) else None,
+    )
+
+
+def _letters_needing_attention(session, me) -> dict:
+    """Recent dispatches with failed letters, and how many letters wait to be printed."""
+    recent, _ = dispatches.list_dispatches(session, me, offset=0, limit=50)
+    failed = [d for d in post_views.dispatch_views(session, recent) if d["counts"].get("failed")]
+    _, to_print = post_views.to_print(session, me, offset=0, limit=1)
+    return {"failed": failed[:SHOWN], "to_print": to_print}

@@ -1,0 +1,120 @@
+"""Documents: my and shared documents, one document's page (files, versions, preview), finalising,
+new versions, moving to a case, downloads."""
+from __future__ import annotations
+
+import uuid
+
+from flask import Response, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+
+from server.admin import services as lists
+from server.auth import services as auth
+from server.cases import services as cases
+from server.cases.access import Level
+from server.db import get_session
+from server.documents import services as documents
+from server.documents.models import DocumentStatus, FileRole
+from server.errors import Invalid
+from server.web import preview
+from server.web.blueprint import Pager, actor, an_id, blobs, bp, max_upload_bytes
+
+# Never shown in the page: a browser would run an uploaded page's or SVG's script in our origin.
+_NEVER_INLINE = ("text/html", "image/svg+xml", "application/xhtml+xml", "text/xml", "application/xml")
+
+
+def _stored(upload):
+    return documents.store_upload(get_session(), blobs(), documents.Upload(upload.stream, upload.filename or ""),
+                                  max_upload_bytes())
+
+
+@bp.get("/documents")
+def document_list():
+    session, me = get_session(), actor()
+    scope = "shared" if request.args.get("scope") == "shared" else "mine"
+    pager = Pager.from_request()
+    rows, total = documents.list_documents(session, me, documents.DocumentFilter(scope=scope, q=request.args.get("q") or None),
+                                           offset=pager.offset, limit=pager.size)
+    groups = [auth.get_group(session, g) for g in sorted(me.group_ids)]
+    return render_template("documents/list.html", documents=rows, pager=pager.counted(total), scope=scope, groups=groups)
+
+
+@bp.post("/documents")
+def document_upload():
+    """Personal documents (or shared in one of my groups), one per file."""
+    session, me = get_session(), actor()
+    uploads = [f for f in request.files.getlist("files") if f.filename]
+    if not uploads:
+        raise Invalid.field("files", "Choose or drop at least one file.")
+    group_id = an_id(request.form.get("shared_group_id"), "shared_group_id")
+    for upload in uploads:
+        documents.create_document(session, me, blobs(), title=None, main=_stored(upload), shared_group_id=group_id)
+    return redirect(url_for("web.document_list", scope="shared" if group_id else "mine"))
+
+
+@bp.get("/documents/<uuid:document_id>")
+def document_page(document_id: uuid.UUID):
+    session, me = get_session(), actor()
+    doc = documents.read_document(session, me, document_id)
+    case = cases.require_case(session, me, doc.case_id) if doc.case_id else None
+    # a personal or shared document is writable by whoever may see it; a case's by its writers
+    may_write = cases.my_level(session, me, case) >= Level.WRITE if case else True
+    main = next((f for f in doc.files if f.role == FileRole.MAIN), None)
+    shown = documents.current_version(main) if main else None
+    pages = preview.page_count(blobs().path(shown.sha256)) if shown and shown.mime == "application/pdf" else 0
+    targets = [] if case else cases.list_cases(session, me, cases.CaseFilter(scope="mine"), offset=0, limit=200)[0]
+    return render_template(
+        "documents/page.html", doc=doc, case=case, may_write=may_write, main=main, shown=shown, pages=pages,
+        image=bool(shown and shown.mime in preview.SHOWN_AS_IMAGES), targets=targets,
+        document_type=lists.document_type(session, doc.document_type_id), names=_names(session, doc),
+    )
+
+
+def _names(session, doc) -> dict:
+    people = {v.created_by_id for f in doc.files for v in f.versions} | {doc.created_by_id, doc.finalised_by_id}
+    return {uid: auth.display_name(session, uid) for uid in people if uid}
+
+
+@bp.get("/documents/<uuid:document_id>/files/<uuid:file_id>/download")
+def document_download(document_id: uuid.UUID, file_id: uuid.UUID):
+    version = documents.file_version(get_session(), actor(), document_id, file_id, request.args.get("version", type=int))
+    inline = request.args.get("inline") == "1" and version.mime in preview.SHOWN_AS_IMAGES
+    response = send_file(blobs().open(version.sha256), mimetype=version.mime, as_attachment=not inline,
+                         download_name=version.filename, etag=version.sha256, conditional=True)
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
+
+
+@bp.get("/documents/<uuid:document_id>/files/<uuid:file_id>/pages/<int:page>.png")
+def document_page_image(document_id: uuid.UUID, file_id: uuid.UUID, page: int):
+    version = documents.file_version(get_session(), actor(), document_id, file_id, None)
+    if version.mime != "application/pdf":
+        raise Invalid("Only PDFs are shown page by page.")
+    png = preview.page_png(blobs().path(version.sha256), page)
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+
+@bp.post("/documents/<uuid:document_id>/status")
+def document_status(document_id: uuid.UUID):
+    status = DocumentStatus(request.form.get("status", "final"))
+    doc = documents.set_status(get_session(), actor(), document_id, status)
+    flash(_("Dokumentet er endeligt.") if status == DocumentStatus.FINAL else _("Dokumentet er genåbnet som kladde."), "info")
+    return redirect(url_for("web.document_page", document_id=doc.id))
+
+
+@bp.post("/documents/<uuid:document_id>/files/<uuid:file_id>/versions")
+def document_version(document_id: uuid.UUID, file_id: uuid.UUID):
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise Invalid.field("file", "Choose a file.")
+    documents.add_version(get_session(), actor(), document_id, file_id, _stored(upload), request.form.get("comment", ""))
+    return redirect(url_for("web.document_page", document_id=document_id))
+
+
+@bp.post("/documents/<uuid:document_id>/move")
+def document_move(document_id: uuid.UUID):
+    case_id = an_id(request.form.get("case_id"), "case_id")
+    if case_id is None:
+        raise Invalid.field("case_id", "Choose a case.")
+    documents.move_document(get_session(), actor(), document_id, case_id=case_id,
+                            folder_id=an_id(request.form.get("folder_id"), "folder_id"))
+    return redirect(url_for("web.document_page", document_id=document_id))

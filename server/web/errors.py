@@ -1,0 +1,38 @@
+"""What a page does when a service says no: sign in first, show the reason, or go back with it."""
+from __future__ import annotations
+
+from flask import Response, flash, g, redirect, render_template, request, url_for
+
+from server.errors import DomainError, Unauthorized
+from server.web.blueprint import back, bp, is_htmx
+
+
+def _discard_changes() -> None:
+    # A redirect is a success to the unit of work, which would commit half a change; undo it first.
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()
+
+
+@bp.errorhandler(Unauthorized)
+def _sign_in_first(exc: Unauthorized):
+    _discard_changes()
+    target = url_for("web.login", next=request.full_path if request.method == "GET" else None)
+    if is_htmx():
+        return Response(status=204, headers={"HX-Redirect": target})
+    return redirect(target)
+
+
+@bp.errorhandler(DomainError)
+def _refused(exc: DomainError):
+    _discard_changes()
+    if request.method == "POST" and not is_htmx():
+        flash(_message(exc), "error")
+        return redirect(back())
+    template = "_error_fragment.html" if is_htmx() else "error.html"
+    return render_template(template, message=_message(exc), status=exc.status), exc.status
+
+
+def _message(exc: DomainError) -> str:
+    details = [f"{field}: {text}" for field, text in (exc.errors or {}).items() if text != exc.message]
+    return " ".join([exc.message, *details])

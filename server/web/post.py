@@ -1,0 +1,231 @@
+"""Digital Post in the browser: write or pick a letter, recipients, send now or later; the dispatch
+log with live status; the to-print list with one PDF to print; statistics."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Response, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+
+from server.auth.rights import Right
+from server.auth.services import require
+from server.cases import services as cases
+from server.db import get_session
+from server.documents import services as documents
+from server.errors import Invalid
+from server.jobs import services as jobs
+from server.post import dispatches, identities, stats
+from server.post import views as post_views
+from server.post.models import DispatchStatus
+from server.web import preview
+from server.web.blueprint import Pager, actor, an_id, blobs, bp, ids, max_upload_bytes
+
+LOCAL = ZoneInfo("Europe/Copenhagen")
+FINISHED = (DispatchStatus.DONE, DispatchStatus.CANCELLED)
+LIVE_SECONDS = 2  # how often an open dispatch page asks for its letters' status
+
+
+def _registers() -> dispatches.Registers:
+    return current_app.extensions["sagspost.registers"]
+
+
+# ---------------------------------------------------------------- the dispatch log
+
+
+@bp.get("/post")
+def dispatch_log():
+    session, me = get_session(), actor()
+    status = request.args.get("status")
+    pager = Pager.from_request()
+    rows, total = dispatches.list_dispatches(
+        session, me, status=DispatchStatus(status) if status in {s.value for s in DispatchStatus} else None,
+        offset=pager.offset, limit=pager.size)
+    return render_template("post/log.html", dispatches=post_views.dispatch_views(session, rows), pager=pager.counted(total),
+                           status=status, statuses=list(DispatchStatus))
+
+
+@bp.get("/post/dispatches/<uuid:dispatch_id>")
+def dispatch_page(dispatch_id: uuid.UUID):
+    session, me = get_session(), actor()
+    dispatch = dispatches.get_dispatch(session, me, dispatch_id)
+    return render_template("post/dispatch.html", dispatch=post_views.dispatch_view(session, dispatch), **_letters(session, me, dispatch))
+
+
+@bp.get("/post/dispatches/<uuid:dispatch_id>/letters")
+def dispatch_letters(dispatch_id: uuid.UUID):
+    """The letters' table alone: the dispatch page swaps it in every few seconds until all are done."""
+    session, me = get_session(), actor()
+    dispatch = dispatches.get_dispatch(session, me, dispatch_id)
+    return render_template("post/_letters.html", dispatch=post_views.dispatch_view(session, dispatch),
+                           **_letters(session, me, dispatch))
+
+
+def _letters(session, me, dispatch) -> dict:
+    letters, _total = dispatches.list_letters(session, me, dispatch.id, offset=0, limit=500)
+    views = [post_views.letter_view(session, me, letter) for letter in letters]
+    waiting = any(v["status"].value in ("queued", "sending", "sent") for v in views)
+    return {"letters": views, "live": dispatch.status not in FINISHED or waiting, "live_seconds": LIVE_SECONDS}
+
+
+@bp.post("/post/dispatches/<uuid:dispatch_id>/cancel")
+def dispatch_cancel(dispatch_id: uuid.UUID):
+    dispatches.cancel(get_session(), actor(), dispatch_id)
+    return redirect(url_for("web.dispatch_page", dispatch_id=dispatch_id))
+
+
+@bp.post("/post/dispatches/<uuid:dispatch_id>/approve")
+def dispatch_approve(dispatch_id: uuid.UUID):
+    dispatches.approve(get_session(), actor(), dispatch_id)
+    return redirect(url_for("web.dispatch_page", dispatch_id=dispatch_id))
+
+
+@bp.post("/post/poll")
+def post_poll():
+    """Fetch receipts now rather than at the workers' next round."""
+    require(actor(), Right.POST_SEND)
+    jobs.enqueue(get_session(), "post.poll", {})
+    flash(_("Kvitteringer hentes fra Digital Post."), "info")
+    return redirect(request.form.get("next") or url_for("web.dispatch_log"))
+
+
+@bp.get("/post/dispatches/<uuid:dispatch_id>/letters/<uuid:letter_id>")
+def letter_page(dispatch_id: uuid.UUID, letter_id: uuid.UUID):
+    """Exactly what this recipient gets: each file, PDFs page by page."""
+    session, me = get_session(), actor()
+    letter = dispatches.get_letter(session, me, dispatch_id, letter_id)
+    files = [
+        {"position": i, "file": f, "pages": preview.page_count(blobs().path(f.sha256)) if f.mime == "application/pdf" else 0}
+        for i, f in enumerate(dispatches.letter_files(session, letter))
+    ]
+    return render_template("post/letter.html", letter=post_views.letter_view(session, me, letter), files=files,
+                           dispatch_id=dispatch_id)
+
+
+@bp.get("/post/dispatches/<uuid:dispatch_id>/letters/<uuid:letter_id>/files/<int:position>")
+def letter_file(dispatch_id: uuid.UUID, letter_id: uuid.UUID, position: int):
+    f = post_views.letter_file(get_session(), actor(), dispatch_id, letter_id, position)
+    response = send_file(blobs().open(f.sha256), mimetype=f.mime, as_attachment=True, download_name=f.filename)
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
+
+
+@bp.get("/post/dispatches/<uuid:dispatch_id>/letters/<uuid:letter_id>/files/<int:position>/pages/<int:page>.png")
+def letter_page_image(dispatch_id: uuid.UUID, letter_id: uuid.UUID, position: int, page: int):
+    f = post_views.letter_file(get_session(), actor(), dispatch_id, letter_id, position)
+    if f.mime != "application/pdf":
+        raise Invalid("Only PDFs are shown page by page.")
+    return Response(preview.page_png(blobs().path(f.sha256), page), mimetype="image/png",
+                    headers={"Cache-Control": "private, max-age=300"})
+
+
+# ---------------------------------------------------------------- sending
+
+
+@bp.route("/post/send", methods=["GET", "POST"])
+def post_send():
+    session, me = get_session(), actor()
+    require(me, Right.POST_SEND)
+    if request.method == "POST":
+        dispatch = _send(session, me, request.form)
+        flash(_("Brevet er sendt afsted."), "info")
+        return redirect(url_for("web.dispatch_page", dispatch_id=dispatch.id))
+    case_id = an_id(request.args.get("case_id"), "case_id")
+    case = cases.require_case(session, me, case_id) if case_id else None
+    scope = documents.DocumentFilter(scope="case", case_id=case_id) if case else documents.DocumentFilter(scope="mine")
+    docs, _total = documents.list_documents(session, me, scope, offset=0, limit=200)
+    return render_template(
+        "post/send.html", case=case, documents=docs,
+        parties=cases.list_parties(session, me, case_id) if case else [],
+        identities=[i for i in identities.list_identities(session) if i.active],
+        my_cases=cases.list_cases(session, me, cases.CaseFilter(scope="mine"), offset=0, limit=200)[0],
+    )
+
+
+def _send(session, me, form):
+    case_id = an_id(form.get("case_id"), "case_id")
+    main_id = an_id(form.get("main_document_id"), "main_document_id")
+    upload = request.files.get("letter")
+    if upload is not None and upload.filename:
+        main_id = _upload_as_document(session, me, upload, case_id)
+    if main_id is None:
+        raise Invalid.field("main_document_id", "Choose the letter, or upload it.")
+    attachment_ids = ids(form.getlist("attachment_document_ids"), "attachment_document_ids")
+    attachment_ids += [_upload_as_document(session, me, f, case_id) for f in request.files.getlist("attachments") if f.filename]
+    recipients = _recipients(form)
+    return dispatches.create_dispatch(
+        session, me, blobs(), _registers(), title=form.get("title", "").strip(),
+        sender_identity_id=an_id(form.get("sender_identity_id"), "sender_identity_id", required=True),
+        recipients=recipients, main_document_id=main_id, attachment_document_ids=attachment_ids, case_id=case_id,
+        send_at=_local_time(form.get("send_at"), "send_at"),
+    )
+
+
+def _upload_as_document(session, me, upload, case_id) -> uuid.UUID:
+    stored = documents.store_upload(session, blobs(), documents.Upload(upload.stream, upload.filename), max_upload_bytes())
+    return documents.create_document(session, me, blobs(), title=None, main=stored, case_id=case_id).id
+
+
+def _recipients(form) -> list[dispatches.RecipientInput]:
+    """The parties ticked, and one number per line: a CPR or CVR number, or 'P' and a P-number."""
+    copies = [line.strip() for line in form.get("copies", "").splitlines() if line.strip()]
+    guardians = form.get("include_guardians") == "on"
+    found = [dispatches.RecipientInput(type="contact", contact_id=cid, copies=copies, include_guardians=guardians)
+             for cid in ids(form.getlist("party_contact_ids"), "party_contact_ids")]
+    for line in form.get("numbers", "").splitlines():
+        if line.strip():
+            kind, number = _number_type(line.strip())
+            found.append(dispatches.RecipientInput(type=kind, number=number, copies=copies, include_guardians=guardians))
+    if not found:
+        raise Invalid.field("recipients", "Choose a party or write at least one CPR, CVR or P-number.")
+    return found
+
+
+def _number_type(line: str) -> tuple[str, str]:
+    if line[:1] in "pP":
+        return "p_number", line[1:].strip(" :-")
+    digits = "".join(c for c in line if c.isdigit())
+    return ("cvr" if len(digits) == 8 else "cpr"), line
+
+
+def _local_time(value: str | None, field: str) -> datetime | None:
+    """A date, or a date and time, from the form in Danish time, as UTC."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=LOCAL).astimezone(ZoneInfo("UTC"))
+    except ValueError:
+        raise Invalid.field(field, "Write the time as YYYY-MM-DD or YYYY-MM-DD HH:MM.") from None
+
+
+# ---------------------------------------------------------------- print and statistics
+
+
+@bp.get("/post/to-print")
+def to_print():
+    session, me = get_session(), actor()
+    pager = Pager.from_request(size=100)
+    rows, total = post_views.to_print(session, me, offset=pager.offset, limit=pager.size)
+    letters = [{"letter": post_views.letter_view(session, me, letter), "dispatch_id": letter.dispatch_id} for letter in rows]
+    return render_template("post/to_print.html", letters=letters, pager=pager.counted(total))
+
+
+@bp.get("/post/to-print.pdf")
+def to_print_pdf():
+    pdf = post_views.combined_print_pdf(get_session(), actor(), blobs())
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": "attachment; filename=til-print.pdf"})
+
+
+@bp.get("/post/statistics")
+def statistics():
+    by = request.args.get("by", "month")
+    if by not in ("month", "sender", "group"):
+        by = "month"
+    since = _local_time(request.args.get("since"), "since")
+    until = _local_time(request.args.get("until"), "until")
+    rows = stats.statistics(get_session(), actor(), by=by, since=since, until=until)
+    return render_template("post/statistics.html", rows=rows, by=by, since=request.args.get("since", ""),
+                           until=request.args.get("until", ""), peak=max([r["total"] for r in rows] or [1]))
+

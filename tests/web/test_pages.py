@@ -1,0 +1,99 @@
+"""The pages through a test client: signing in, security headers, rights, and the case journey's steps."""
+from __future__ import annotations
+
+import re
+
+from tests.files import text_pdf
+from tests.web.conftest import PASSWORD, case_id_from, sign_in, upload_to_case
+
+
+def test_signed_out_visitors_are_sent_to_the_sign_in_page(app):
+    client = app.test_client()
+    response = client.get("/cases")
+    assert response.status_code == 302 and response.location.startswith("/login?next=")
+    page = client.get(response.location)
+    assert page.status_code == 200 and "Log ind i Sagspost" in page.text
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+
+
+def test_signing_in_sets_the_same_cookie_session_as_the_api(app, sara):
+    client = app.test_client()
+    bad = client.post("/login", data={"username": "sara", "password": "forkert-kodeord-123"})
+    assert bad.status_code == 401 and "Forkert brugernavn eller adgangskode" in bad.text
+    good = client.post("/login", data={"username": "sara", "password": PASSWORD, "next": "/cases"})
+    assert good.status_code == 302 and good.location == "/cases"
+    cookie = good.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "sagspost_session=" in cookie
+    me = client.get("/api/auth/me").json
+    assert me["user"]["username"] == "sara" and me["csrf_token"]
+
+
+def test_sign_in_never_redirects_off_site(app, sara):
+    response = app.test_client().post("/login", data={"username": "sara", "password": PASSWORD,
+                                                      "next": "https://evil.example/"})
+    assert response.location == "/"
+
+
+def test_a_form_without_the_csrf_token_is_refused(sara_web, template):
+    response = sara_web.client.post("/cases/new", data={"template_id": template["id"], "title": "Uden token"})
+    assert response.status_code == 302
+    assert "CSRF" in sara_web.get("/").text  # the reason, shown on the next page
+    assert "Uden token" not in sara_web.get("/cases?scope=all").text
+
+
+def test_signing_out_ends_the_session(sara_web):
+    assert sara_web.post("/logout").status_code == 302
+    assert sara_web.get("/").status_code == 302
+
+
+def test_caseworkers_see_no_administration_and_cannot_open_it(sara_web, boss_web):
+    assert "Administration" not in sara_web.get("/").text
+    assert sara_web.get("/admin/users").status_code == 403
+    assert 'href="/admin"' in boss_web.get("/").text
+    assert "sara" in boss_web.get("/admin/users").text
+
+
+def test_the_language_switch_shows_english(sara_web):
+    assert "Mine sager" in sara_web.get("/").text
+    sara_web.post("/language", data={"lang": "en"})
+    page = sara_web.get("/").text
+    assert "My cases" in page and '<html lang="en">' in page
+
+
+def test_create_a_case_upload_finalise_and_find_the_document(sara_web, template, caseworker):
+    created = sara_web.post("/cases/new", data={"template_id": template["id"], "title": "Elevsag <Jens>"})
+    assert created.status_code == 302
+    case_id = case_id_from(created.location)
+    page = sara_web.get(f"/cases/{case_id}")
+    assert "Elevsag &lt;Jens&gt;" in page.text and "<Jens>" not in page.text
+
+    pdf = text_pdf("Bevilling af befordring til skolen")
+    uploaded = sara_web.post(f"/cases/{case_id}/documents", data={"files": [(_stream(pdf), "bevilling.pdf")]},
+                             content_type="multipart/form-data")
+    assert uploaded.status_code == 302
+    doc_id = re.search(r'href="/documents/([0-9a-f-]{36})"', sara_web.get(f"/cases/{case_id}").text).group(1)
+    doc_page = sara_web.get(f"/documents/{doc_id}").text
+    assert "Kladde" in doc_page and f"/documents/{doc_id}/files/" in doc_page
+
+    image = re.search(r'src="(/documents/[^"]+/pages/0\.png)"', doc_page).group(1)
+    png = sara_web.get(image)
+    assert png.status_code == 200 and png.data.startswith(b"\x89PNG")
+
+    assert sara_web.post(f"/documents/{doc_id}/status", data={"status": "final"}).status_code == 302
+    assert "Endelig" in sara_web.get(f"/documents/{doc_id}").text
+
+    results = sara_web.get("/search?q=befordring").text
+    assert f'href="/documents/{doc_id}"' in results and "<mark>befordring</mark>" in results.lower()
+
+
+def test_a_case_the_user_may_not_read_is_not_found(sara_web, caseworker, new_case):
+    hidden = new_case(caseworker, title="Fortrolig")
+    response = sara_web.get(f"/cases/{hidden['id']}")
+    assert response.status_code == 404 and "Fortrolig" not in response.text
+
+
+def _stream(content: bytes):
+    import io
+
+    return io.BytesIO(content)
