@@ -75,6 +75,7 @@ def _register_blueprints(app: Flask, api) -> None:
     from server.cases.routes import blp as cases_blp
     from server.contacts.routes import blp as contacts_blp
     from server.documents.routes import blp as documents_blp
+    from server.generation.routes import blp as generation_blp
     from server.post.routes import blp as post_blp
     from server.retention.routes import blp as retention_blp
     from server.health.routes import bp as health_bp
@@ -83,7 +84,7 @@ def _register_blueprints(app: Flask, api) -> None:
 
     app.register_blueprint(health_bp)
     app.register_blueprint(addin_pages)
-    for blp in (auth_blp, contacts_blp, admin_blp, cases_blp, documents_blp, retention_blp, post_blp, audit_blp, search_blp, addins_blp,
+    for blp in (auth_blp, contacts_blp, admin_blp, cases_blp, documents_blp, generation_blp, retention_blp, post_blp, audit_blp, search_blp, addins_blp,
                 google_blp):
         api.register_blueprint(blp)
 
@@ -98,6 +99,7 @@ def _init_web(app: Flask) -> None:
 def _register_job_handlers() -> None:
     """Each domain's background job handlers register themselves when imported."""
     from server.documents import jobs as _documents_jobs  # noqa: F401
+    from server.generation import jobs as _generation_jobs  # noqa: F401
     from server.post import housekeeping as _post_housekeeping  # noqa: F401
     from server.post import receipts as _post_receipts  # noqa: F401
     from server.post import sending as _post_sending  # noqa: F401

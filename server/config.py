@@ -98,6 +98,8 @@ class Settings:
     convert_start_timeout_s: int = 60
     convert_recycle_after: int = 500
     convert_memory_mb: int = 4096  # LibreOffice's address-space limit; 0: none
+    # A mail merge converts its batches of letters with this many LibreOffices at once (one per core).
+    merge_parallel: int = 2
     # Google Workspace add-on (server/google) and Google sign-in (server/auth/google_tokens.py).
     # google_addon_base_url: the public https URL Google calls (the ID token's audience is each
     # endpoint's URL under it); empty: the URL the request arrived at. google_addon_service_account:

@@ -6,6 +6,7 @@ from server.auth import models as _auth  # noqa: F401
 from server.cases import models as _cases  # noqa: F401
 from server.contacts import models as _contacts  # noqa: F401
 from server.documents import models as _documents  # noqa: F401
+from server.generation import models as _generation  # noqa: F401
 from server.jobs import models as _jobs  # noqa: F401
 from server.post import models as _post  # noqa: F401
 from server.retention import models as _retention  # noqa: F401

@@ -255,6 +255,14 @@ SETTINGS: dict[str, tuple[type, object, str]] = {
     "post.archive_journal_key_id": (str, None, "Journal key of the cases sent letters are filed on (the recipient's case)"),
     "post.archive_case_template_id": (str, None, "Case template for a new case when a recipient has none"),
     "post.log_retention_days": (int, 3650, "Days dispatches and their letters are kept in the dispatch log"),
+    "organisation.name": (str, None, "The organisation's name, as letters print it"),
+    "organisation.address": (str, None, "The organisation's street address, as letters print it"),
+    "organisation.postal_code": (str, None, "The organisation's postal code"),
+    "organisation.city": (str, None, "The organisation's city"),
+    "organisation.cvr": (str, None, "The organisation's CVR number"),
+    "organisation.phone": (str, None, "The organisation's telephone number"),
+    "organisation.email": (str, None, "The organisation's e-mail address"),
+    "organisation.web": (str, None, "The organisation's web site"),
 }
 
 

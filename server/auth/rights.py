@@ -15,6 +15,7 @@ class Right(str, enum.Enum):
     AUDIT_READ = "audit.read"
     JOURNAL_PLAN_MANAGE = "journal_plan.manage"
     CASE_TEMPLATES_MANAGE = "case_templates.manage"
+    DOCUMENT_TEMPLATES_MANAGE = "document_templates.manage"
     LISTS_MANAGE = "lists.manage"
     CASES_CREATE = "cases.create"
     CASES_ASSIGN = "cases.assign"
@@ -38,6 +39,7 @@ DESCRIPTIONS: dict[Right, str] = {
     Right.AUDIT_READ: "Read the access log and any audit trail",
     Right.JOURNAL_PLAN_MANAGE: "Build and maintain journal plans and their keys",
     Right.CASE_TEMPLATES_MANAGE: "Create and edit case templates",
+    Right.DOCUMENT_TEMPLATES_MANAGE: "Upload and edit document templates (Word) and their versions",
     Right.LISTS_MANAGE: "Maintain party roles, note categories and custom fields",
     Right.CASES_CREATE: "Create cases",
     Right.CASES_ASSIGN: "Assign cases to users and take unassigned cases",
@@ -86,6 +88,7 @@ DEFAULT_ROLE_RIGHTS: dict[RoleCode, set[Right]] = {
         Right.RIGHTS_MANAGE,
         Right.JOURNAL_PLAN_MANAGE,
         Right.CASE_TEMPLATES_MANAGE,
+        Right.DOCUMENT_TEMPLATES_MANAGE,
         Right.LISTS_MANAGE,
         Right.CASES_DELETE,
         Right.DOCUMENTS_REOPEN,

@@ -165,6 +165,11 @@ class Converter:
             memory_mb=settings.convert_memory_mb,
         )
 
+    def sibling(self) -> "Converter":
+        """Another LibreOffice with this one's settings, to convert in parallel with it."""
+        return Converter(soffice=self.soffice, uno_python=self.uno_python, timeout_s=self.timeout_s,
+                         start_timeout_s=self.start_timeout_s, recycle_after=self.recycle_after, memory_mb=self.memory_mb)
+
     @property
     def pid(self) -> int | None:
         """The running soffice.bin's process id; None when none is running."""
@@ -176,16 +181,24 @@ class Converter:
         with self._locked():
             self._running()
 
-    def to_pdf(self, data: bytes, filename: str, *, pdfa: bool = False, timeout_s: float | None = None) -> bytes:
+    def to_pdf(
+        self, data: bytes, filename: str, *, pdfa: bool = False, bookmarks: bool = False, timeout_s: float | None = None
+    ) -> bytes:
         """The PDF of the DOCX, XLSX, ODT, ODS, RTF, DOC, XLS or TXT file `data` named `filename`.
 
-        `pdfa`: PDF/A-2b, for archiving. Raises ConversionFailed (with a reason for the user) for a file
+        `pdfa`: PDF/A-2b, for archiving. `bookmarks`: Word bookmarks become the PDF's named destinations
+        (a merged batch of letters is split by them). Raises ConversionFailed (with a reason for the user) for a file
         that cannot be converted or takes over `timeout_s`; ConverterUnavailable without LibreOffice.
         """
-        return self.to_pdf_many([(data, filename)], pdfa=pdfa, timeout_s=timeout_s)[0]
+        return self.to_pdf_many([(data, filename)], pdfa=pdfa, bookmarks=bookmarks, timeout_s=timeout_s)[0]
 
     def to_pdf_many(
-        self, items: list[tuple[bytes, str]], *, pdfa: bool = False, timeout_s: float | None = None
+        self,
+        items: list[tuple[bytes, str]],
+        *,
+        pdfa: bool = False,
+        bookmarks: bool = False,
+        timeout_s: float | None = None,
     ) -> list[bytes]:
         """The PDFs of (data, filename) pairs, in order, converted one after another by one LibreOffice.
 
@@ -195,7 +208,8 @@ class Converter:
         jobs = [_prepare(data, filename) for data, filename in items]  # refuse a bad batch before starting
         timeout_s = self.timeout_s if timeout_s is None else timeout_s
         with self._locked():
-            return [self._convert(job, filename, pdfa, timeout_s) for job, (_, filename) in zip(jobs, items)]
+            export = {"pdfa": pdfa, "bookmarks": bookmarks}
+            return [self._convert(job, filename, export, timeout_s) for job, (_, filename) in zip(jobs, items)]
 
     def stop(self) -> None:
         """Stop LibreOffice (a later conversion starts it again)."""
@@ -223,11 +237,11 @@ class Converter:
             self.starts += 1
         return office
 
-    def _convert(self, job: "_Job", filename: str, pdfa: bool, timeout_s: float) -> bytes:
+    def _convert(self, job: "_Job", filename: str, export: dict, timeout_s: float) -> bytes:
         for attempt in (1, 2):
             office = self._running()
             try:
-                return office.convert(job, pdfa, timeout_s)
+                return office.convert(job, export, timeout_s)
             except _Refused as error:
                 raise ConversionFailed(
                     f'"{_shown(filename)}" could not be converted to PDF: {error}.', filename=filename
@@ -391,7 +405,7 @@ class _Office:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def convert(self, job: _Job, pdfa: bool, timeout_s: float) -> bytes:
+    def convert(self, job: _Job, export: dict, timeout_s: float) -> bytes:
         """The PDF; raises _Refused, TimeoutError, or _Crashed when LibreOffice died."""
         self._count += 1
         source = self.folder / f"{self._count}.{job.input.extension}"
@@ -403,7 +417,7 @@ class _Office:
                 "output": str(target),
                 "filter": job.input.filter,
                 "options": job.input.options,
-                "pdfa": pdfa,
+                **export,
                 "unreadable": f"is not a readable {job.input.label}",
             }
             try:
@@ -687,6 +701,7 @@ def _convert(desktop, request: dict) -> None:
             (
                 _property("SelectPdfVersion", _PDFA_2B if request["pdfa"] else 0),
                 _property("UseTaggedPDF", True),  # structure for screen readers (public authorities' duty)
+                _property("ExportBookmarksToPDFDestination", bool(request.get("bookmarks"))),
             ),
         )
         store = (_property("FilterName", export), _property("FilterData", settings), _property("Overwrite", True))
@@ -709,3 +724,18 @@ def _property(name: str, value):
 
 if __name__ == "__main__":
     _serve(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]))
+
+
+
+_pool: list[Converter] = []
+
+
+def converters(count: int) -> list[Converter]:
+    """`count` LibreOffices of this process for work converted in parallel (the default one first)."""
+    first = default_converter()
+    with _default_lock:
+        if not _pool:
+            _pool.append(first)
+        while len(_pool) < count:
+            _pool.append(first.sibling())
+        return _pool[:count]

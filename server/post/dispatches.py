@@ -46,6 +46,8 @@ class RecipientInput:
     main_document_id: uuid.UUID | None = None  # this recipient's own letter (a mail merge)
     attachment_document_ids: list[uuid.UUID] = field(default_factory=list)
     case_id: uuid.UUID | None = None
+    # files made for this recipient already (a mail merge's letter): {role, filename, mime, sha256, size}
+    files: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -229,7 +231,8 @@ def _plan(session, actor, store, registers: Registers, recipients, common, about
     for given in recipients:
         contact, p_number = _contact_for(session, actor, registers, given.type, given.number, given.contact_id)
         id_type, number = contacts.post_number(contact)
-        own = _files(session, actor, store, given.main_document_id, given.attachment_document_ids)
+        own = [_File(**f) for f in given.files] + _files(session, actor, store, given.main_document_id,
+                                                          given.attachment_document_ids)
         if not any(f.role == "main" for f in common + own):
             raise Invalid.field("main_document_id", "Each letter needs a main document: one for all, or one per recipient.")
         case_id = given.case_id
@@ -390,6 +393,12 @@ def get_letter(session: Session, actor: Principal, dispatch_id: uuid.UUID, lette
     if letter is None or letter.dispatch_id != dispatch_id:
         raise NotFound("No such letter in this dispatch.")
     return letter
+
+
+def letter_statuses(session: Session, letter_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Each letter's status by id (for a mail merge's rows)."""
+    rows = session.execute(select(Letter.id, Letter.status).where(Letter.id.in_(letter_ids))) if letter_ids else []
+    return {letter_id: status.value for letter_id, status in rows}
 
 
 def letter_files(session: Session, letter: Letter) -> list[PostFile]:
