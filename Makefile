@@ -15,6 +15,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+HTTPS_PORT ?= 3000
 BENCH_ARGS ?=
 
 # PostgreSQL for `make test-pg`: the machine's own server (trust auth); the test conftest creates
@@ -42,11 +43,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
 
-.PHONY: help venv system-deps run test test-pg postgres bench migration clean
+.PHONY: help venv system-deps run run-https addin-deps test test-pg postgres bench migration clean
 
 help:
 	@echo "make run          migrate ./var, then serve on http://$(HOST):$(PORT) with a worker and the Digital Post simulator"
-	@echo "make test         run the whole test suite (SQLite); PYTEST_ARGS='-k name -x' passes options"
+	@echo "make run-https    like run, over https://localhost:$(HTTPS_PORT) with a self-signed certificate (for the Office add-in)"
+	@echo "make test         run the whole test suite (SQLite) and the add-in's Node tests; PYTEST_ARGS='-k name -x' passes options"
 	@echo "make test-pg      run the test suite against PostgreSQL ($(PG_URL))"
 	@echo "make bench        run the benchmarks (bench/run.py)"
 	@echo "make migration MESSAGE='what changed'   autogenerate an Alembic revision from the models"
@@ -91,10 +93,28 @@ run: venv system-deps
 	$(BIN)/sagspost init
 	exec $(BIN)/sagspost run --host $(HOST) --port $(PORT)
 
+# Office requires add-ins over HTTPS: the app with a certificate made once in ./var/tls, Office.js
+# from the npm package; the worker and the Digital Post simulator beside it stop with it.
+run-https: venv system-deps addin-deps
+	$(BIN)/sagspost init
+	SAGSPOST_ADDIN_OFFICE_JS=local $(BIN)/sagspost worker & worker=$$!; \
+	$(BIN)/sagspost simulator & simulator=$$!; \
+	trap 'kill $$worker $$simulator' EXIT; \
+	SAGSPOST_ADDIN_OFFICE_JS=local $(BIN)/sagspost serve-https --port $(HTTPS_PORT)
+
+# --- Office add-in (addin/) -----------------------------------------------------------------------
+
+# Office.js, MSAL.js and office-addin-mock from the npm registry, exactly as locked.
+addin/node_modules/.package-lock.json: addin/package.json addin/package-lock.json
+	cd addin && npm ci --no-audit --no-fund --loglevel=error
+
+addin-deps: addin/node_modules/.package-lock.json
+
 # --- Tests ----------------------------------------------------------------------------------------
 
 # `make test` is always the SQLite run, whatever SAGSPOST_DATABASE_URL the shell has.
-test: venv system-deps
+test: venv system-deps addin-deps
+	cd addin && npm test --silent
 	env -u SAGSPOST_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
 
 test-pg: venv system-deps postgres
