@@ -702,6 +702,8 @@ def _convert(desktop, request: dict) -> None:
                 _property("SelectPdfVersion", _PDFA_2B if request["pdfa"] else 0),
                 _property("UseTaggedPDF", True),  # structure for screen readers (public authorities' duty)
                 _property("ExportBookmarksToPDFDestination", bool(request.get("bookmarks"))),
+                # LibreOffice adds a blank page where a section restarts numbering on an odd page: not in letters
+                _property("IsSkipEmptyPages", True),
             ),
         )
         store = (_property("FilterName", export), _property("FilterData", settings), _property("Overwrite", True))

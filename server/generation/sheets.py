@@ -84,25 +84,35 @@ def _read_xlsx(data: bytes, max_rows: int) -> Table:
 
 
 def _table_from_rows(rows, max_rows: int) -> Table:
-    header, header_row, found = None, 0, []
+    rows = iter(rows)
+    head = []
     for number, cells in enumerate(rows, start=1):
-        values = [_cell_value(c) for c in (cells or ())]
-        if header is None:
-            if any(v != "" for v in values):
-                header, header_row = _header_names(values), number
-            elif number >= _HEADER_SCAN_ROWS:
-                break
-            continue
-        if any(v != "" for v in values):
+        head.append((number, [_cell_value(c) for c in (cells or ())]))
+        if _filled(head[-1][1]) >= 2 or number >= _HEADER_SCAN_ROWS:
+            break
+    # the header: the first row naming two or more columns (a title line above it names one)
+    header_at = next((i for i, (_, v) in enumerate(head) if _filled(v) >= 2), None)
+    if header_at is None:
+        header_at = next((i for i, (_, v) in enumerate(head) if _filled(v)), None)
+    if header_at is None:
+        raise Invalid.field("sheet", "The sheet is empty: the first row should name the columns (CPR, Navn, …).")
+    header_row, values = head[header_at]
+    found = [(n, v) for n, v in head[header_at + 1 :] if _filled(v)]
+    for number, cells in enumerate(rows, start=len(head) + 1):
+        values_ = [_cell_value(c) for c in (cells or ())]
+        if _filled(values_):
             if len(found) >= max_rows:
                 raise Invalid.field("sheet", f"The sheet has more than {max_rows:,} rows; at most {max_rows:,} "
                                              "can be merged at once. Split it into several sheets.")
-            found.append((number, values))
-    if header is None:
-        raise Invalid.field("sheet", "The sheet is empty: the first row should name the columns (CPR, Navn, …).")
+            found.append((number, values_))
+    header = _header_names(values)
     table = Table(header, found)
     table.problems += _duplicate_headers(header, header_row)
     return table
+
+
+def _filled(values: list) -> int:
+    return sum(v != "" for v in values)
 
 
 def _merged_ranges(data: bytes, sheet) -> list[tuple[str, int]]:

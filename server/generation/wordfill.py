@@ -319,6 +319,7 @@ def _zip(parts: dict[str, bytes]) -> bytes:
 _BODY = re.compile(r"<w:body>(.*)</w:body>", re.DOTALL)
 _SECTION = re.compile(r"<w:sectPr\b(?:(?!<w:sectPr\b).)*</w:sectPr>\s*$", re.DOTALL)
 _FIRST_PARAGRAPH = re.compile(r"<w:p(?:\s[^>]*)?>(?:\s*<w:pPr>.*?</w:pPr>)?", re.DOTALL)
+_NUMPAGES = re.compile(rb"\bNUMPAGES\b")
 _REFERENCE = re.compile(r'(<w:(?:header|footer)Reference\b[^>]*\br:id=")([^"]+)(")')
 
 
@@ -360,6 +361,9 @@ def batch_docx(template: CompiledTemplate, contexts: list[dict]) -> bytes:
         last = index == len(contexts) - 1
         bodies.append(content + (section_xml if last else f"<w:p><w:pPr>{section_xml}</w:pPr></w:p>"))
     parts[DOCUMENT] = (head + "".join(bodies) + tail).encode("utf-8")
+    for name in parts:  # "page X of Y": Y is the letter's own page count, not the batch's
+        if name == DOCUMENT or _HEADER_FOOTER.match(name.replace(".xml", "").split("_sp")[0] + ".xml"):
+            parts[name] = _NUMPAGES.sub(b"SECTIONPAGES", parts[name])
     if new_relationships:
         parts[_DOCUMENT_RELS] = parts[_DOCUMENT_RELS].replace(
             b"</Relationships>", "".join(new_relationships).encode() + b"</Relationships>")
