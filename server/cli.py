@@ -60,7 +60,8 @@ def init():
     settings = current_app.config["SAGSPOST"]
     with _session() as session, session.begin():
         password = settings.admin_password or secrets.token_urlsafe(15)
-        created = bootstrap.initialise(session, current_app.extensions["sagspost.passwords"], password)
+        created = bootstrap.initialise(session, current_app.extensions["sagspost.passwords"], password,
+                                       current_app.extensions["sagspost.blobs"])
     if created and not settings.admin_password:
         click.echo(f"First administrator: username 'admin', password '{password}' (shown once; change it).")
     elif created:
@@ -198,11 +199,17 @@ def simulator(host, port, threads, state_file):
 @main.command("manifest")
 @click.option("--base-url", required=True, help="Where the add-in is served, e.g. https://sagspost.example.dk")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--google", is_flag=True, help="Write the Google Workspace add-on's deployment file instead.")
 @with_appcontext
-def manifest(base_url: str, out_dir: Path):
-    """Write the Office add-in manifests (Outlook, Word + Excel, Microsoft 365 unified) for a base URL."""
+def manifest(base_url: str, out_dir: Path, google: bool):
+    """Write the Office add-in manifests (Outlook, Word + Excel, Microsoft 365 unified) for a base URL,
+    or with --google the Google Workspace add-on's deployment file."""
     from server.addins import manifests
+    from server.google import deployment
 
+    if google:
+        click.echo(deployment.write(out_dir, base_url))
+        return
     for path in manifests.write_all(out_dir, base_url, current_app.config["SAGSPOST"].addin_id):
         click.echo(path)
 

@@ -16,7 +16,7 @@ from server.documents.models import DocumentStatus
 from server.errors import Invalid
 from server.google import cards
 from server.google.apis import DOCX, PDF
-from server.google.services import Call, case_chooser, chosen_case, chosen_document_type, document_type_choice
+from server.google.services import Call, access_card, case_chooser, chosen_case, chosen_document_type, document_type_choice
 from server.post import checks, dispatches, identities
 from server.post.views import dispatch_view, letter_view
 
@@ -31,10 +31,7 @@ STATUS_NAMES = {"queued": "i kø", "scheduled": "planlagt", "awaiting_approval":
 def on_open(call: Call) -> dict:
     """The Docs trigger: the archive card once the user has granted the add-on this file."""
     if not call.event.editor_file():
-        return cards.show(cards.card("Sagspost", cards.section(
-            cards.text("Sagspost skal have adgang til dette dokument for at kunne arkivere og sende det."),
-            cards.buttons(cards.button("Giv adgang til dokumentet", call.url("grant"), filled=True)),
-        )))
+        return access_card(call, "dokumentet")
     return cards.show(document_card(call))
 
 

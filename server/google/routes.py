@@ -8,7 +8,7 @@ from marshmallow import INCLUDE, Schema, fields
 from server.api import blueprint
 from server.db import get_session
 from server.errors import DomainError, NotFound
-from server.google import cards, docs, gmail, services
+from server.google import cards, docs, gmail, services, sheets
 from server.google.events import Event
 
 blp = blueprint("google", "/google", "Google Workspace add-on: Google's event objects in, cards out")
@@ -41,6 +41,10 @@ HANDLERS = {
     "docs-send": (docs.send, False),
     "docs-status": (docs.status, False),
     "drive": (docs.on_drive_items, True),
+    "sheets": (sheets.on_open, True),
+    "sheets-check": (sheets.check, False),
+    "sheets-dispatch": (sheets.dispatch, False),
+    "sheets-status": (sheets.write_statuses, False),
 }
 
 

@@ -121,6 +121,14 @@ def homepage(call: Call) -> dict:
         )))
 
 
+def access_card(call: Call, what: str) -> dict:
+    """Docs and Sheets show the add-on the open file only once the user grants it (drive.file scope)."""
+    return cards.show(cards.card("Sagspost", cards.section(
+        cards.text(f"Sagspost skal have adgang til {what} for at kunne arkivere og sende."),
+        cards.buttons(cards.button("Giv adgang", call.url("grant"), filled=True)),
+    )))
+
+
 def problem(message: str, trigger: bool) -> dict:
     """A refused step: a card for a trigger, a notification for a button (the user's input stays)."""
     if trigger:
