@@ -60,8 +60,7 @@ def init():
     settings = current_app.config["SAGSPOST"]
     with _session() as session, session.begin():
         password = settings.admin_password or secrets.token_urlsafe(15)
-        created = bootstrap.initialise(session, current_app.extensions["sagspost.passwords"], password,
-                                       current_app.extensions["sagspost.blobs"])
+        created = bootstrap.initialise(session, current_app.extensions["sagspost.passwords"], password)
     if created and not settings.admin_password:
         click.echo(f"First administrator: username 'admin', password '{password}' (shown once; change it).")
     elif created:
