@@ -21,7 +21,7 @@ blp = blueprint("addins", "/addin", "Office and Google add-ins: sign-in, case su
 pages = Blueprint("addin_pages", __name__)
 
 PANE_DIR = manifests.ROOT / "addin"
-PANE_FILES = {".html", ".js", ".css", ".png", ".svg", ".json"}
+PANE_FILES = {".html", ".js", ".css", ".png", ".svg"}
 OFFICE_JS_CDN = "https://appsforoffice.microsoft.com/lib/1/hosted/office.js"
 # files from the pane's npm packages that the pane loads, by the name it asks for
 VENDOR = {

@@ -3,7 +3,6 @@ from __future__ import annotations
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
-from server.cases.schemas import CaseListItemSchema
 
 
 class PaneConfigSchema(Schema):
@@ -38,7 +37,8 @@ class SuggestionQuerySchema(Schema):
 
 
 class SuggestionSchema(Schema):
-    case = fields.Nested(CaseListItemSchema)
+    # already in the case list's shape (suggest_cases is shared with the Google add-on, which has no schemas)
+    case = fields.Dict(metadata={"description": "The case, as in GET /api/cases"})
     reasons = fields.List(fields.Str(), metadata={"description": "message_archived, same_conversation, sender_is_party, recent"})
 
 
