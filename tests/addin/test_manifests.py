@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from tests.addin.conftest import CLIENT_ID
+
 SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "schemas" / "office"
 VALIDATE = SCHEMAS / "validate.py"
 BASE = "https://sagspost.kommune.example:8443/sag"
@@ -97,7 +99,18 @@ def test_the_app_serves_manifests_for_its_own_address_and_the_pane_files(app, tm
     assert client.get("/addin/package.json").status_code == 404
 
 
-def test_the_pane_loads_office_js_from_the_microsoft_cdn_unless_set_to_local(app):
-    config = app.test_client().get("/api/addin/config").json
+def test_the_pane_loads_office_js_from_the_microsoft_cdn_and_asks_entra_for_the_api_scope(app):
+    config = app.test_client().get("/api/addin/config", base_url="https://sagspost.test").json
     assert config["office_js"] == "https://appsforoffice.microsoft.com/lib/1/hosted/office.js"
-    assert config["entra_client_id"] is None
+    assert config["entra_scope"] == f"api://sagspost.test/{CLIENT_ID}/access_as_user"
+
+
+class TestLocalOfficeJs:
+    @pytest.fixture
+    def app_overrides(self):
+        return {"addin_office_js": "local"}
+
+    def test_office_js_comes_from_the_npm_package_and_without_entra_the_dialog_is_used(self, app):
+        config = app.test_client().get("/api/addin/config").json
+        assert config["office_js"] == "/addin/vendor/office.js"
+        assert config["entra_client_id"] is None
