@@ -211,15 +211,19 @@ def _named(kind: str):
 def admin_list(kind: str):
     _require(Right.LISTS_MANAGE)
     model, title = _named(kind)
-    return render_template("admin/list.html", kind=kind, title=title,
+    return render_template("admin/list.html", kind=kind, title=title, described=_described(model),
                            items=lists.list_named(get_session(), model, include_inactive=True))
+
+
+def _described(model) -> bool:
+    return "description" in model.__table__.c
 
 
 @bp.post("/admin/lists/<kind>")
 def admin_list_create(kind: str):
     model, _title = _named(kind)
     values = {"name": request.form.get("name", "").strip()}
-    if model is not NoteCategory:
+    if _described(model):
         values["description"] = request.form.get("description", "")
     lists.create_named(get_session(), actor(), model, values)
     return redirect(url_for("web.admin_list", kind=kind))

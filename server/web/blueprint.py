@@ -14,7 +14,7 @@ from server.auth.principal import Principal
 from server.auth.rights import Right
 from server.errors import Invalid
 
-bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/assets")
 
 # Rights that open a page under Administration; the menu shows it to holders of any of them.
 ADMIN_RIGHTS = (Right.USERS_MANAGE, Right.RIGHTS_MANAGE, Right.JOURNAL_PLAN_MANAGE, Right.CASE_TEMPLATES_MANAGE,
@@ -105,6 +105,12 @@ def page_url(page: int) -> str:
     return url_for(request.endpoint, **request.view_args, **args)
 
 
+@bp.app_template_global()
+def csrf_token() -> str | None:
+    """The session's CSRF token, for every form that posts (a global, so imported macros see it too)."""
+    return current.csrf_token()
+
+
 @bp.context_processor
 def _page_globals():
     principal = current.optional_actor()
@@ -113,6 +119,5 @@ def _page_globals():
         "can": lambda right: has(principal, Right(right)),
         "can_admin": has(principal, *ADMIN_RIGHTS),
         "can_post": has(principal, *POST_RIGHTS),
-        "csrf_token": current.csrf_token(),
         "lang": str(get_locale()),
     }

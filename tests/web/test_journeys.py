@@ -1,0 +1,106 @@
+"""The main journeys in a real browser (Debian's Chromium through Playwright) against the app over HTTP.
+
+Screenshots of each step are saved under test-artifacts/.
+"""
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from tests.files import text_pdf
+from tests.live import screenshot
+from tests.post.conftest import post_simulator  # noqa: F401  (a real NgDP simulator over HTTP)
+from tests.web.conftest import PASSWORD
+
+ADULT = "120385-1100"  # Mette Fiktivsen, fictional, in server/post/data/registers.json
+
+DROP_FILE = """async ({data, name}) => {
+  const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([bytes], name, {type: "application/pdf"}));
+  const zone = document.querySelector("form[data-dropzone]");
+  zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: transfer, bubbles: true, cancelable: true}));
+  zone.dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true, cancelable: true}));
+}"""
+
+
+LOADED_WIDTH = "img => img.decode().then(() => img.naturalWidth)"
+
+
+@pytest.fixture
+def app_overrides(post_simulator):  # noqa: F811
+    return {"post_api_url": post_simulator.api_url}
+
+
+@pytest.fixture
+def console_errors(page):
+    """Script errors and CSP violations the page reports; a journey ends with none."""
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
+def sign_in(page, live_app, username: str) -> None:
+    page.goto(live_app.url + "/")
+    page.get_by_label("Brugernavn").fill(username)
+    page.get_by_label("Adgangskode").fill(PASSWORD)
+    page.get_by_role("button", name="Log ind").click()
+    page.wait_for_url(live_app.url + "/")
+
+
+def test_create_a_case_drop_a_document_finalise_it_and_find_it(page, live_app, sara, template, console_errors):
+    sign_in(page, live_app, "sara")
+    screenshot(page, "journey-1-min-side")
+    page.get_by_role("link", name="Opret sag").first.click()
+    page.get_by_label("Sagsskabelon").select_option(label="Personalesag")
+    page.get_by_label("Titel", exact=True).fill("Ansættelse af Jens Hansen")
+    page.get_by_role("button", name="Opret sag").click()
+    page.get_by_role("heading", name="Ansættelse af Jens Hansen").wait_for()
+    screenshot(page, "journey-1-case-created")
+
+    pdf = text_pdf("Ansættelseskontrakt\nStillingen som skolepædagog tiltrædes 1. august.")
+    with page.expect_navigation():
+        page.evaluate(DROP_FILE, {"data": base64.b64encode(pdf).decode(), "name": "kontrakt.pdf"})
+    page.get_by_role("link", name="kontrakt.pdf").click()
+    page.get_by_role("img", name="Side 1 af kontrakt.pdf").wait_for()
+    assert page.get_by_role("img", name="Side 1 af kontrakt.pdf").evaluate(LOADED_WIDTH) > 100
+    screenshot(page, "journey-1-document-preview")
+    page.get_by_role("button", name="Markér som endelig").click()
+    assert page.locator("#doc-status").inner_text() == "Endelig"
+
+    page.get_by_label("Søg i sager, dokumenter og kontakter").fill("skolepædagog")
+    page.get_by_label("Søg i sager, dokumenter og kontakter").press("Enter")
+    hit = page.locator(".hit", has_text="kontrakt.pdf")
+    hit.wait_for()
+    assert hit.locator("mark").first.inner_text().lower() == "skolepædagog"
+    screenshot(page, "journey-1-search")
+    assert console_errors == []
+
+
+def test_send_a_letter_and_see_it_delivered_live(page, live_app, sara, boss, post_simulator, console_errors):  # noqa: F811
+    assert boss.post("/api/case-templates", json={"name": "Standardsag", "access": "group"}).status_code == 201
+    assert boss.post("/api/post/sender-identities", json={"name": "Testrup Skole", "cvr": "39990059"}).status_code == 201
+    sign_in(page, live_app, "sara")
+    page.get_by_role("link", name="Digital Post").click()
+    page.get_by_role("link", name="Send brev").click()
+    page.get_by_label("Titel (modtageren ser den)").fill("Svar på ansøgning")
+    page.get_by_label("… eller upload brevet (PDF, Word)").set_input_files(
+        files=[{"name": "svar.pdf", "mimeType": "application/pdf", "buffer": text_pdf("Kære Mette\nDu får hermed svar.")}])
+    page.get_by_label("CPR-, CVR- eller P-numre").fill(ADULT)
+    screenshot(page, "journey-2-send-form")
+    page.get_by_role("button", name="Send", exact=True).click()
+    page.get_by_role("heading", name="Svar på ansøgning").wait_for()
+    status = page.locator("#letters .letter-status").first
+    assert status.inner_text() == "Sendt"
+    assert "Mette Fiktivsen" in page.locator("#letters").inner_text()
+
+    # the receipt arrives while the page is open: the letters' table updates by itself (htmx)
+    assert sara.post("/api/post/poll").status_code == 202
+    page.locator("#letters .letter-status", has_text="Leveret").wait_for(timeout=10_000)
+    screenshot(page, "journey-2-delivered")
+    page.get_by_role("link", name="Vis brevet til Mette Fiktivsen").click()
+    assert page.get_by_role("img", name="Side 1 af svar.pdf").evaluate(LOADED_WIDTH) > 100
+    assert post_simulator.deliveries()["total"] == 1
+    assert console_errors == []
