@@ -60,7 +60,8 @@ def init():
     settings = current_app.config["SAGSPOST"]
     with _session() as session, session.begin():
         password = settings.admin_password or secrets.token_urlsafe(15)
-        created = bootstrap.initialise(session, current_app.extensions["sagspost.passwords"], password)
+        created = bootstrap.initialise(session, current_app.extensions["sagspost.passwords"], password,
+                                       current_app.extensions["sagspost.blobs"])
     if created and not settings.admin_password:
         click.echo(f"First administrator: username 'admin', password '{password}' (shown once; change it).")
     elif created:

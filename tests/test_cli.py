@@ -81,6 +81,15 @@ def _admin_count(db_file: Path) -> int:
         engine.dispose()
 
 
+def _count(db_file: Path, table: str) -> int:
+    engine = create_engine(f"sqlite:///{db_file}")
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(text(f"SELECT count(*) FROM {table}"))
+    finally:
+        engine.dispose()
+
+
 def test_init_migrates_an_empty_database_and_creates_the_admin_once(tmp_path):
     data_dir = tmp_path / "data"
     env = _env(data_dir, SAGSPOST_ADMIN_PASSWORD=PASSWORD)
@@ -103,10 +112,13 @@ def test_init_migrates_an_empty_database_and_creates_the_admin_once(tmp_path):
     assert revision == head_revision()
     assert _admin_count(db_file) == 1
 
+    assert _count(db_file, "document_templates") == 4  # the shipped letter templates
+
     second = _run(["init"], env, tmp_path)
 
     assert "First administrator" not in second.stdout
     assert _admin_count(db_file) == 1
+    assert _count(db_file, "document_templates") == 4
 
 
 def test_init_without_a_password_prints_one_that_signs_in(tmp_path):

@@ -173,3 +173,22 @@ def compiled(session: Session, store: BlobStore, template_id: uuid.UUID, number:
 def content(session: Session, store: BlobStore, template_id: uuid.UUID, number: int | None = None):
     version = get_version(require_template(session, template_id), number)
     return store.open(version.sha256), version.filename
+
+
+SHIPPED_NAMES = {"standardbrev.docx": ("Standardbrev", "Et almindeligt brev til sagens part"),
+                 "partshoering.docx": ("Partshøring", "Partshøring efter forvaltningslovens § 19"),
+                 "afgoerelse.docx": ("Afgørelse", "Afgørelse med begrundelse og klagevejledning"),
+                 "kvittering.docx": ("Kvittering for modtagelse", "Kvittering for en modtaget henvendelse")}
+
+
+def install_shipped(session: Session, store: BlobStore, directory) -> list[DocumentTemplate]:
+    """A new installation's letter templates, from the repository's templates/ (only when it has none)."""
+    if session.scalar(select(DocumentTemplate.id).limit(1)) is not None:
+        return []
+    installed = []
+    for filename, (name, description) in SHIPPED_NAMES.items():
+        path = directory / filename
+        if path.is_file():
+            installed.append(create_template(session, None, store, name=name, description=description,
+                                             data=path.read_bytes(), filename=filename))
+    return installed
