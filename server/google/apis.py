@@ -21,6 +21,8 @@ from server.errors import Forbidden, NotFound, Unavailable
 _SERVICE_PATHS = {("gmail", "v1"): "", ("drive", "v3"): "drive/v3/", ("sheets", "v4"): ""}
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PDF = "application/pdf"
+NO_COLOUR = {"red": 1, "green": 1, "blue": 1}
+MARKED_COLOUR = {"red": 0.96, "green": 0.78, "blue": 0.76}  # a light red, as spreadsheet users mark errors
 
 
 @dataclass
@@ -52,10 +54,11 @@ class GoogleApis:
 
     # ---------------------------------------------------------------- Sheets
 
-    def sheet_titles(self, spreadsheet_id: str) -> list[str]:
+    def sheet_ids(self, spreadsheet_id: str) -> dict[str, int]:
+        """The spreadsheet's tabs: title -> sheet id, in the order they are shown."""
         meta = _execute(self._service("sheets", "v4").spreadsheets().get(
             spreadsheetId=spreadsheet_id, fields="sheets.properties(sheetId,title)"))
-        return [s["properties"]["title"] for s in meta.get("sheets", [])]
+        return {s["properties"]["title"]: s["properties"]["sheetId"] for s in meta.get("sheets", [])}
 
     def sheet_values(self, spreadsheet_id: str, sheet: str) -> list[list[str]]:
         result = _execute(self._service("sheets", "v4").spreadsheets().values().get(
@@ -69,6 +72,20 @@ class GoogleApis:
         _execute(self._service("sheets", "v4").spreadsheets().values().batchUpdate(
             spreadsheetId=spreadsheet_id,
             body={"valueInputOption": "RAW", "data": [{"range": cells, "values": [[v] for v in values]}]}))
+
+
+    def colour_cells(self, spreadsheet_id: str, sheet_id: int, column: int, rows: range, marked: list[int]) -> None:
+        """Clear the background of one column (0-based) over `rows` (1-based sheet rows), then colour the
+        `marked` rows' cells; the sheet's other cells keep their formatting."""
+        def paint(first: int, last: int, colour: dict) -> dict:
+            cells = {"sheetId": sheet_id, "startRowIndex": first - 1, "endRowIndex": last,
+                     "startColumnIndex": column, "endColumnIndex": column + 1}
+            return {"repeatCell": {"range": cells, "cell": {"userEnteredFormat": {"backgroundColor": colour}},
+                                   "fields": "userEnteredFormat.backgroundColor"}}
+
+        requests = [paint(rows.start, rows.stop - 1, NO_COLOUR)] + [paint(row, row, MARKED_COLOUR) for row in marked]
+        _execute(self._service("sheets", "v4").spreadsheets().batchUpdate(
+            spreadsheetId=spreadsheet_id, body={"requests": requests}))
 
 
 def a1(sheet: str, cells: str = "") -> str:

@@ -101,3 +101,8 @@ def _render(action_: dict, note: str | None) -> dict:
 def request_file_access() -> dict:
     """Ask Docs/Sheets to grant the add-on the open file (drive.file scope, per file)."""
     return {"renderActions": {"hostAppAction": {"editorAction": {"requestFileScopeForActiveDocument": {}}}}}
+
+
+def request_drive_item(item_id: str) -> dict:
+    """Ask Drive to grant the add-on one selected item."""
+    return {"renderActions": {"hostAppAction": {"driveAction": {"requestFileScope": {"itemId": item_id}}}}}

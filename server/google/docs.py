@@ -41,6 +41,8 @@ def on_drive_items(call: Call) -> dict:
     if not docs_:
         return cards.show(cards.card("Sagspost", cards.section(cards.text("Vælg et Google-dokument for at arkivere det."))))
     item = docs_[0]
+    if item.get("addonHasFileScopePermission") is False:
+        return access_card(call, "dokumentet", item_id=item["id"])
     return cards.show(document_card(call, file_id=item["id"], title=item.get("title", "")))
 
 

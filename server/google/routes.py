@@ -35,7 +35,7 @@ HANDLERS = {
     "gmail-archive": (gmail.archive, False),
     "search": (_search, False),
     "docs": (docs.on_open, True),
-    "grant": (lambda call: cards.request_file_access(), False),
+    "grant": (services.grant, False),
     "docs-archive": (docs.archive, False),
     "docs-preview": (docs.preview, False),
     "docs-send": (docs.send, False),

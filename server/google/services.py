@@ -121,12 +121,20 @@ def homepage(call: Call) -> dict:
         )))
 
 
-def access_card(call: Call, what: str) -> dict:
-    """Docs and Sheets show the add-on the open file only once the user grants it (drive.file scope)."""
+def access_card(call: Call, what: str, item_id: str | None = None) -> dict:
+    """Docs, Sheets and Drive show the add-on a file only once the user grants it (drive.file scope);
+    `item_id` names the Drive item to ask for, else the open Docs/Sheets file is meant."""
+    params = {"item_id": item_id} if item_id else {}
     return cards.show(cards.card("Sagspost", cards.section(
         cards.text(f"Sagspost skal have adgang til {what} for at kunne arkivere og sende."),
-        cards.buttons(cards.button("Giv adgang", call.url("grant"), filled=True)),
+        cards.buttons(cards.button("Giv adgang", call.url("grant"), filled=True, **params)),
     )))
+
+
+def grant(call: Call) -> dict:
+    """Ask the host app to grant the add-on the file the access card named."""
+    item_id = call.event.param("item_id")
+    return cards.request_drive_item(item_id) if item_id else cards.request_file_access()
 
 
 def problem(message: str, trigger: bool) -> dict:

@@ -23,6 +23,7 @@ from server.post import identities
 
 STATUS_HEADER = "Status"
 ROW_STATUS_NAMES = {**STATUS_NAMES, "invalid": "fejl", "pending": "klargøres", "ready": "klar"}
+MARKED = ("invalid", "failed")  # rows whose status cell is coloured: someone must act on them
 HEADER_SCAN_ROWS = 20
 ROWS_SHOWN = 20  # problems listed on a card; the sheet itself shows them all
 
@@ -30,6 +31,8 @@ ROWS_SHOWN = 20  # problems listed on a card; the sheet itself shows them all
 @dataclass
 class SheetData:
     title: str
+    sheet_id: int
+    tabs: list[str]  # every tab's title
     header_row: int  # the sheet's row number of the header (1-based)
     header: list[str]  # without the status column
     rows: list[list[str]]  # the rows below the header, without the status column, as long as the header
@@ -37,10 +40,10 @@ class SheetData:
 
 
 def read_sheet(call: Call, spreadsheet_id: str, title: str | None = None) -> SheetData:
-    titles = call.apis.sheet_titles(spreadsheet_id)
-    if not titles:
+    tabs = call.apis.sheet_ids(spreadsheet_id)
+    if not tabs:
         raise Invalid("Regnearket har ingen faner.")
-    title = title if title in titles else titles[0]
+    title = title if title in tabs else next(iter(tabs))
     values = call.apis.sheet_values(spreadsheet_id, title)
     start = _header_index(values)
     if start is None:
@@ -49,7 +52,7 @@ def read_sheet(call: Call, spreadsheet_id: str, title: str | None = None) -> She
     status = next((i for i, name in enumerate(header) if name.lower() == STATUS_HEADER.lower()), len(header))
     keep = [i for i in range(len(header)) if i != status]
     rows = [[_cell(row, i) for i in keep] for row in values[start + 1:]]
-    return SheetData(title, start + 1, [header[i] for i in keep], rows, status)
+    return SheetData(title, tabs[title], list(tabs), start + 1, [header[i] for i in keep], rows, status)
 
 
 def _header_index(values: list[list]) -> int | None:
@@ -86,7 +89,7 @@ def sheet_card(call: Call) -> dict:
     return cards.card(
         "Brevfletning til Digital Post",
         cards.section(
-            cards.choice("sheet", "Fane", [(t, t, t == data.title) for t in call.apis.sheet_titles(spreadsheet_id)]),
+            cards.choice("sheet", "Fane", [(t, t, t == data.title) for t in data.tabs]),
             cards.fact("Rækker", str(sum(1 for r in data.rows if any(r))), f"Overskrifter i række {data.header_row}"),
             cards.fact("Kolonner", ", ".join(h for h in data.header if h)),
             cards.choice("id_column", "Kolonne med CPR/CVR/P-nummer", [("Find selv", "", True)] + [
@@ -185,6 +188,9 @@ def _write_statuses(call: Call, spreadsheet_id: str, data: SheetData, merge_id: 
         if row:
             counts[row["status"]] = counts.get(row["status"], 0) + 1
     call.apis.write_column(spreadsheet_id, data.title, data.status_column, data.header_row, column)
+    marked = [r["row"] for r in rows if r["status"] in MARKED]
+    call.apis.colour_cells(spreadsheet_id, data.sheet_id, data.status_column,
+                           range(data.header_row + 1, data.header_row + 1 + len(data.rows)), marked)
     return counts
 
 

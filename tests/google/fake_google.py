@@ -41,6 +41,7 @@ class GoogleState:
     files: dict = field(default_factory=dict)  # (file id, mime) -> bytes
     sheets: dict = field(default_factory=dict)  # spreadsheet id -> {sheet title: [[cells]]}
     writes: list = field(default_factory=list)  # (spreadsheet id, range, values)
+    colours: dict = field(default_factory=dict)  # (spreadsheet id, sheet id, row, column) (0-based) -> colour
     requests: list = field(default_factory=list)  # (method, path)
     codes: dict = field(default_factory=dict)  # sign-in authorization code -> claims
 
@@ -100,6 +101,20 @@ def create_fake_google(state: GoogleState) -> Flask:
         if rows is None:
             abort(400)
         return jsonify(range=f"'{title}'!A1:Z{len(rows)}", majorDimension="ROWS", values=rows)
+
+    @app.post("/v4/spreadsheets/<sheet_id>:batchUpdate")
+    def spreadsheet_batch_update(sheet_id):
+        state.sheets.get(sheet_id) or abort(404)
+        requests_ = request.get_json()["requests"]
+        for item in requests_:
+            cell = item["repeatCell"]
+            assert cell["fields"] == "userEnteredFormat.backgroundColor"
+            cells = cell["range"]
+            for row in range(cells["startRowIndex"], cells["endRowIndex"]):
+                for column in range(cells["startColumnIndex"], cells["endColumnIndex"]):
+                    state.colours[(sheet_id, cells["sheetId"], row, column)] = \
+                        cell["cell"]["userEnteredFormat"]["backgroundColor"]
+        return jsonify(spreadsheetId=sheet_id, replies=[{} for _ in requests_])
 
     @app.post("/v4/spreadsheets/<sheet_id>/values:batchUpdate")
     def values_batch_update(sheet_id):

@@ -58,6 +58,11 @@ def _button_params(card, label):
     return {p["key"]: p["value"] for p in button["onClick"]["action"]["parameters"]}
 
 
+def _marked_rows(google):
+    return sorted(row for (sid, _tab, row, column), colour in google.colours.items()
+                  if sid == SPREADSHEET_ID and column == 3 and colour != {"red": 1, "green": 1, "blue": 1})
+
+
 def _status_column(google):
     return [row[3] if len(row) > 3 else None for row in google.sheets[SPREADSHEET_ID]["Ark1"]]
 
@@ -77,6 +82,7 @@ def test_a_50_row_sheet_is_checked_sent_and_its_statuses_written_back(
     assert status[3] == "ok"  # nothing is made while a row is bad
     assert "Række 11" in texts(checked.json) and "Række 31" in texts(checked.json)
     assert "123" not in status[10]  # the problem never repeats the number
+    assert _marked_rows(google) == [10, 30]  # 0-based: sheet rows 11 and 31
 
     sheet[10][0], sheet[30][0] = "010190-4999", "020190-4998"  # the caseworker corrects the two rows
     checked = addon.post("sheets-check", _event(addon, "sheets-check", form=form))
@@ -84,6 +90,7 @@ def test_a_50_row_sheet_is_checked_sent_and_its_statuses_written_back(
     assert checked.json["renderActions"]["action"]["notification"]["text"] == "Alle rækker er i orden."
     params = _button_params(_pushed(checked.json), "Send")
     assert set(_status_column(google)[3:53]) == {"klargøres"}  # the letters are made after the check
+    assert _marked_rows(google) == []
 
     send_form = {"title": "Besked om beløb", "sender_identity_id": sender["id"]}
     sent = addon.post("sheets-dispatch", _event(addon, "sheets-dispatch", form=send_form, params=params))
