@@ -134,6 +134,19 @@ def import_users(csv_file: Path, deactivate_missing: bool):
     sys.exit(1 if report.problems and not (report.created_users or report.updated_users) else 0)
 
 
+@main.command("link-google")
+@click.argument("username")
+@click.argument("google_id")
+@with_appcontext
+def link_google(username: str, google_id: str):
+    """Link a Google account (its user id, as the Admin console or the Directory API shows it) to a user."""
+    from server.auth import google_tokens
+
+    with _session() as session, session.begin():
+        google_tokens.link_account(session, username, google_id)
+    click.echo(f"Google account {google_id} is linked to {username}.")
+
+
 @main.command("sync-directory")
 @with_appcontext
 def sync_directory():

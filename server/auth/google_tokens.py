@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from server.auth import oidc
 from server.auth import services as auth
 from server.auth.models import ExternalIdentity, User
-from server.errors import Unauthorized, Unavailable
+from server.errors import NotFound, Unauthorized, Unavailable
 
 PROVIDER = "google"
 ISSUERS = ["https://accounts.google.com", "accounts.google.com"]
@@ -60,11 +60,19 @@ def user_for_claims(session: Session, claims: dict, *, link_by_email: bool) -> U
     else:
         user = _user_by_email(session, claims) if link_by_email else None
         if user is None:
-            raise Unauthorized("Your Google account is not linked to a Sagspost user; ask an administrator.")
+            raise Unauthorized("Your Google account is not linked to a Sagspost user; ask an administrator to link it.")
         auth.link_identity(session, None, user, PROVIDER, claims["sub"], claims.get("email"))
     if not user.active:
         raise Unauthorized("Your Sagspost user is deactivated.")
     return user
+
+
+def link_account(session: Session, username: str, subject: str) -> None:
+    """An administrator's link (from the command line): this Google account is this user's."""
+    user = auth.find_user(session, username)
+    if user is None:
+        raise NotFound(f"No user is called {username!r}.")
+    auth.link_identity(session, None, user, PROVIDER, subject.strip(), None)
 
 
 def _user_by_email(session: Session, claims: dict) -> User | None:

@@ -1,6 +1,7 @@
 """Only calls Google signed for this add-on are served; Google accounts map to Sagspost users."""
 import pytest
 
+from server.cli import main
 from tests.google.conftest import GOOGLE_SUB, texts, validate_response
 from tests.google.fake_google import new_key
 from tests.google.test_gmail import gmail_part, message  # noqa: F401
@@ -53,3 +54,15 @@ def test_the_homepage_greets_the_linked_user(addon, linked):
     response = addon.post("homepage", addon.event("homepage"))
     validate_response(response.json)
     assert "anna" in texts(response.json)
+
+
+def test_an_administrator_links_a_google_account_from_the_command_line(app, addon, caseworker):
+    runner = app.test_cli_runner()
+    done = runner.invoke(main, ["link-google", "anna", "555000111"])
+    assert done.exit_code == 0, done.output
+    response = addon.post("homepage", addon.event("homepage", sub="555000111"))
+    assert "Logget ind som" in texts(response.json) and "anna" in texts(response.json)
+    again = runner.invoke(main, ["link-google", "anna", "555000111"])
+    assert again.exit_code != 0 and "already linked" in again.output
+    unknown = runner.invoke(main, ["link-google", "nobody", "1"])
+    assert unknown.exit_code != 0 and "No user is called 'nobody'" in unknown.output
