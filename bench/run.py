@@ -1,8 +1,9 @@
 """Case list and case read latency through the HTTP API, on a realistic case load.
 
-    bench/run.py [cases|documents|post|all] [options]  # which benchmark; all (the default) runs them in turn;
-                                                 # documents is bench/documents.py (ingest and search),
-                                                 # post is bench/post.py (a 10,000-letter dispatch end to end)
+    bench/run.py [cases|documents|post|generation|all] [options]  # which benchmark; all (the default) runs
+                                                 # them in turn; documents is bench/documents.py (ingest and
+                                                 # search), post is bench/post.py (a 10,000-letter dispatch end
+                                                 # to end), generation is bench/generation.py (mail merge, split)
     make bench                                   # PostgreSQL, 100,000 cases
     .venv/bin/python bench/run.py --small        # 2,000 cases, a quick check
     .venv/bin/python bench/run.py --sqlite       # a temporary SQLite file instead
@@ -323,7 +324,7 @@ def _report(version, db, n_cases, sizes, ds, listed, seed_seconds, base, args, r
     out(f"Total run time: {wall:.0f} s")
 
 
-BENCHMARKS = ("cases", "documents", "post", "all")
+BENCHMARKS = ("cases", "documents", "post", "generation", "all")
 
 
 def cli(argv=None) -> int:
@@ -331,6 +332,7 @@ def cli(argv=None) -> int:
     benchmark (bench/documents.py), the Digital Post benchmark (bench/post.py), or all in turn (the
     default); the options of all are accepted."""
     import documents
+    import generation
     import post
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -339,6 +341,7 @@ def cli(argv=None) -> int:
     parser.usage = "run.py [cases|documents|post|all] [options]"
     documents.add_options(parser)
     post.add_options(parser)
+    generation.add_options(parser)
     args = parser.parse_args(argv)
     codes = []
     if which in ("cases", "all"):
@@ -347,6 +350,8 @@ def cli(argv=None) -> int:
         codes.append(documents.main(args=args))
     if which in ("post", "all"):
         codes.append(post.main(args=args))
+    if which in ("generation", "all"):
+        codes.append(generation.main(args=args))
     return max(codes)
 
 
