@@ -324,7 +324,7 @@ def _report(version, db, n_cases, sizes, ds, listed, seed_seconds, base, args, r
     out(f"Total run time: {wall:.0f} s")
 
 
-BENCHMARKS = ("cases", "documents", "post", "generation", "all")
+BENCHMARKS = ("cases", "documents", "post", "generation", "web", "all")
 
 
 def cli(argv=None) -> int:
@@ -334,6 +334,7 @@ def cli(argv=None) -> int:
     import documents
     import generation
     import post
+    import web
 
     argv = list(sys.argv[1:] if argv is None else argv)
     which = argv.pop(0) if argv and argv[0] in BENCHMARKS else "all"
@@ -342,6 +343,7 @@ def cli(argv=None) -> int:
     documents.add_options(parser)
     post.add_options(parser)
     generation.add_options(parser)
+    web.add_options(parser)
     args = parser.parse_args(argv)
     codes = []
     if which in ("cases", "all"):
@@ -352,6 +354,8 @@ def cli(argv=None) -> int:
         codes.append(post.main(args=args))
     if which in ("generation", "all"):
         codes.append(generation.main(args=args))
+    if which in ("web", "all"):
+        codes.append(web.main(args=args))
     return max(codes)
 
 
