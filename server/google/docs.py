@@ -10,6 +10,7 @@ import re
 import uuid
 
 from server.cases import services as cases
+from server.cases.access import Level
 from server.contacts import services as contacts
 from server.documents import services as documents
 from server.documents.models import DocumentStatus
@@ -52,7 +53,7 @@ def document_card(call: Call, q: str = "", file_id: str | None = None, title: st
     title = title or call.event.param("title") or file_.get("title", "")
     return cards.card(
         "Arkivér dokument",
-        case_chooser(call, "docs", q=q),
+        case_chooser(call, "docs", q=q, file_id=file_id, title=title),
         cards.section(
             cards.text_input("title", "Titel", title),
             document_type_choice(call, "Brev"),
@@ -75,7 +76,7 @@ def _archive(call: Call):
         raise Invalid("Åbn et dokument først.")
     title = call.event.value("title") or call.event.param("title") or "Dokument"
     case_id = chosen_case(call)
-    cases.require_case(call.session, call.actor, case_id)
+    cases.require_case(call.session, call.actor, case_id, Level.WRITE)  # before two exports from Drive
     stem = _file_stem(title)
     pdf = _stored(call, call.apis.export(file_id, PDF), f"{stem}.pdf")
     docx = _stored(call, call.apis.export(file_id, DOCX), f"{stem}.docx")
@@ -129,18 +130,15 @@ def send_card(call: Call, document_id: uuid.UUID) -> dict:
 
 
 def _document_id(call: Call) -> uuid.UUID:
-    try:
-        return uuid.UUID(call.event.param("document_id", ""))
-    except ValueError:
-        raise Invalid("Arkivér dokumentet først.") from None
+    return call.event.id_param("document_id", "Arkivér dokumentet først.")
 
 
 def _recipients(call: Call) -> list[dispatches.RecipientInput]:
     copies = _lines(call.event.value("copies"))
     guardians = call.event.checked("guardians")
     kind = call.event.value("number_type") or "cpr"
-    found = [dispatches.RecipientInput(type="contact", contact_id=uuid.UUID(c), copies=copies, include_guardians=guardians)
-             for c in call.event.values("parties")]
+    found = [dispatches.RecipientInput(type="contact", contact_id=c, copies=copies, include_guardians=guardians)
+             for c in call.event.ids("parties")]
     found += [dispatches.RecipientInput(type=kind, number=n, copies=copies, include_guardians=guardians)
               for n in _lines(call.event.value("numbers"))]
     if not found:
@@ -178,20 +176,17 @@ def _contact_name(call: Call, contact_id: uuid.UUID) -> str:
 
 def send(call: Call) -> dict:
     doc = documents.read_document(call.session, call.actor, _document_id(call))
-    sender = call.event.value("sender_identity_id")
-    if not sender:
-        raise Invalid("Vælg en afsender.")
     dispatch = dispatches.create_dispatch(
         call.session, call.actor, call.store, call.registers, title=call.event.value("letter_title") or doc.title,
-        sender_identity_id=uuid.UUID(sender), recipients=_recipients(call), main_document_id=doc.id,
-        attachment_document_ids=[uuid.UUID(a) for a in call.event.values("attachments")], case_id=doc.case_id,
+        sender_identity_id=call.event.id_of("sender_identity_id", "Vælg en afsender."), recipients=_recipients(call),
+        main_document_id=doc.id, attachment_document_ids=call.event.ids("attachments"), case_id=doc.case_id,
         send_at=call.event.moment("send_at"),
     )
     return cards.push(status_card(call, dispatch.id), "Brevet er sendt afsted.")
 
 
 def status(call: Call) -> dict:
-    return cards.update(status_card(call, uuid.UUID(call.event.param("dispatch_id", ""))))
+    return cards.update(status_card(call, call.event.id_param("dispatch_id", "Afsendelsen er ukendt.")))
 
 
 def status_card(call: Call, dispatch_id: uuid.UUID) -> dict:

@@ -1,8 +1,11 @@
 """Reading Google's add-on event object (commonEventObject, authorizationEventObject, host parts)."""
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+
+from server.errors import Invalid
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,17 @@ class Event:
     def checked(self, name: str) -> bool:
         return bool(self.values(name))
 
+    def id_of(self, name: str, missing: str | None = None) -> uuid.UUID | None:
+        """A chosen id from the form; Invalid(`missing`) when nothing is chosen (None if `missing` is None)."""
+        return _id(self.value(name), missing)
+
+    def id_param(self, key: str, missing: str) -> uuid.UUID:
+        """An id the card put in a button's parameters."""
+        return _id(self.param(key, ""), missing)
+
+    def ids(self, name: str) -> list[uuid.UUID]:
+        return [_id(value, None) for value in self.values(name)]
+
     def moment(self, name: str) -> datetime | None:
         """A date-time picker's value, as an aware UTC time."""
         field = (self._common.get("formInputs") or {}).get(name) or {}
@@ -67,3 +81,14 @@ class Event:
 
     def drive_items(self) -> list[dict]:
         return list((self.raw.get("drive") or {}).get("selectedItems") or [])
+
+
+def _id(value: str, missing: str | None) -> uuid.UUID | None:
+    if not value:
+        if missing is None:
+            return None
+        raise Invalid(missing)
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise Invalid("Vælg fra listen.") from None

@@ -58,9 +58,10 @@ class Call:
 # ---------------------------------------------------------------- choosing a case
 
 
-def case_chooser(call: Call, view: str, suggested: list[dict] = (), q: str = "") -> dict:
+def case_chooser(call: Call, view: str, suggested: list[dict] = (), q: str = "", **keep: str) -> dict:
     """The case dropdown and a search field whose button redraws the card `view` with the hits.
-    Search hits come first (the first is chosen), then the suggestions, then my recent cases."""
+    Search hits come first (the first is chosen), then the suggestions, then my recent cases;
+    `keep` goes along with the search as parameters (what the card is about)."""
     items, seen = [], set()
     found = _found(call, q)
     for case in (found + list(suggested) if q else list(suggested) + found):
@@ -70,7 +71,7 @@ def case_chooser(call: Call, view: str, suggested: list[dict] = (), q: str = "")
     return cards.section(
         cards.choice("case_id", "Sag", items) or cards.text("Ingen sager fundet. Søg efter sagsnummer eller titel."),
         cards.text_input("q", "Søg sag (nummer eller titel)", q),
-        cards.buttons(cards.button("Søg", call.url("search"), view=view)),
+        cards.buttons(cards.button("Søg", call.url("search"), view=view, **keep)),
         header="Sag",
     )
 
@@ -82,13 +83,7 @@ def _found(call: Call, q: str) -> list[dict]:
 
 
 def chosen_case(call: Call) -> uuid.UUID:
-    value = call.event.value("case_id")
-    if not value:
-        raise Invalid("Vælg en sag først.")
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise Invalid("Vælg en sag fra listen.") from None
+    return call.event.id_of("case_id", "Vælg en sag først.")
 
 
 def document_type_choice(call: Call, default_name: str | None = None) -> dict | None:
@@ -98,8 +93,7 @@ def document_type_choice(call: Call, default_name: str | None = None) -> dict | 
 
 
 def chosen_document_type(call: Call) -> uuid.UUID | None:
-    value = call.event.value("document_type_id")
-    return uuid.UUID(value) if value else None
+    return call.event.id_of("document_type_id")
 
 
 # ---------------------------------------------------------------- homepage and errors

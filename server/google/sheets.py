@@ -107,11 +107,9 @@ def check(call: Call) -> dict:
     """Check every row (a merge is made); bad rows get their problem in the status column."""
     spreadsheet_id = _spreadsheet(call)
     data = read_sheet(call, spreadsheet_id, call.event.value("sheet"))
-    template_id = call.event.value("template_id")
-    if not template_id:
-        raise Invalid("Vælg en brevskabelon.")
+    template_id = call.event.id_of("template_id", "Vælg en brevskabelon.")
     table = tables.from_values(data.header, data.rows, data.header_row + 1)
-    merge = merges.create_from_table(call.session, call.actor, table=table, template_id=uuid.UUID(template_id),
+    merge = merges.create_from_table(call.session, call.actor, table=table, template_id=template_id,
                                      id_column=call.event.value("id_column") or None, id_type=None)
     _write_statuses(call, spreadsheet_id, data, merge.id)
     params = {"spreadsheet_id": spreadsheet_id, "sheet": data.title, "merge_id": str(merge.id)}
@@ -146,11 +144,9 @@ def _ready_card(call: Call, merge, params: dict) -> dict:
 def dispatch(call: Call) -> dict:
     """Send the checked merge as one dispatch and write each row's status back."""
     spreadsheet_id, merge_id = _spreadsheet(call), _merge_id(call)
-    sender = call.event.value("sender_identity_id")
-    if not sender:
-        raise Invalid("Vælg en afsender.")
+    sender = call.event.id_of("sender_identity_id", "Vælg en afsender.")
     sent = merges.dispatch(call.session, call.actor, call.store, call.registers, merge_id,
-                           title=call.event.value("title") or "Brev", sender_identity_id=uuid.UUID(sender),
+                           title=call.event.value("title") or "Brev", sender_identity_id=sender,
                            send_at=call.event.moment("send_at"))
     data = read_sheet(call, spreadsheet_id, call.event.param("sheet"))
     counts = _write_statuses(call, spreadsheet_id, data, merge_id)
@@ -168,10 +164,7 @@ def write_statuses(call: Call) -> dict:
 
 
 def _merge_id(call: Call) -> uuid.UUID:
-    try:
-        return uuid.UUID(call.event.param("merge_id", ""))
-    except ValueError:
-        raise Invalid("Kontrollér rækkerne først.") from None
+    return call.event.id_param("merge_id", "Kontrollér rækkerne først.")
 
 
 def _write_statuses(call: Call, spreadsheet_id: str, data: SheetData, merge_id: uuid.UUID) -> dict[str, int]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 
-from flask import current_app, redirect, request, session, url_for
+from flask import current_app, redirect, session, url_for
 from flask.views import MethodView
 from marshmallow import Schema, fields
 

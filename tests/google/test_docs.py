@@ -93,7 +93,8 @@ def test_preview_send_and_status_of_a_letter_with_guardian_copies(addon, linked,
     assert post_simulator.deliveries()["total"] == 3
 
     linked.post("/api/post/poll")
-    status_params = {p["key"]: p["value"] for p in _card(sent.json)["sections"][0]["widgets"][-1]["buttonList"]["buttons"][0]["onClick"]["action"]["parameters"]}
+    (refresh,) = _card(sent.json)["sections"][0]["widgets"][-1]["buttonList"]["buttons"]
+    status_params = {p["key"]: p["value"] for p in refresh["onClick"]["action"]["parameters"]}
     status = addon.post("docs-status", addon.event("docs-status", host="DOCS", params=status_params))
     validate_response(status.json)
     assert texts(status.json).count("leveret") == 3
@@ -129,3 +130,16 @@ def test_a_google_document_selected_in_drive_is_offered_for_archiving(addon, lin
     assert "Arkivér dokument" in texts(response.json) and FILE_ID in texts(response.json)
     _archive(addon, case, {})
     assert len(linked.get(f"/api/documents?scope=case&case_id={case['id']}").json) == 1
+
+
+def test_searching_from_a_drive_document_keeps_the_document(addon, linked, new_case, open_doc):
+    wanted = new_case(linked, title="Byggesag Skolevej 4")
+    drive = {"drive": {"selectedItems": [{"id": FILE_ID, "title": "Svar på ansøgning",
+                                          "mimeType": "application/vnd.google-apps.document"}]}}
+    card = _card(addon.post("drive", addon.event("drive", host="DRIVE", **drive)).json)
+    (search,) = [b for s in card["sections"] for w in s["widgets"] for b in w.get("buttonList", {}).get("buttons", [])
+                 if b["text"] == "Søg"]
+    params = {p["key"]: p["value"] for p in search["onClick"]["action"]["parameters"]}
+    found = addon.post("search", addon.event("search", host="DRIVE", form={"q": "Skolevej"}, params=params, **drive))
+    validate_response(found.json)
+    assert wanted["number"] in texts(found.json) and FILE_ID in texts(found.json)
