@@ -17,6 +17,8 @@ from server.contacts.models import ContactKind
 from server.db import get_session
 from server.documents import services as documents
 from server.errors import Invalid
+from server.generation import services as generation
+from server.generation import templates as doc_templates
 from server.web.blueprint import Pager, actor, an_id, blobs, bp, max_upload_bytes
 
 TABS = ("documents", "parties", "members", "notes", "history")
@@ -96,8 +98,19 @@ def case_page(case_id: uuid.UUID):
     docs, total = documents.list_documents(
         session, me, documents.DocumentFilter(scope="case", case_id=case_id, folder_id=folder_id),
         offset=pager.offset, limit=pager.size)
+    offered = doc_templates.list_templates(session, case_template_id=ctx["case"]["template_id"], for_merge=False)
     return render_template("cases/documents.html", **ctx, documents=docs, pager=pager.counted(total),
-                           folder_id=folder_id, document_types=lists.list_named(session, DocumentType))
+                           folder_id=folder_id, document_types=lists.list_named(session, DocumentType),
+                           doc_templates=offered if ctx["may_write"] else [])
+
+
+@bp.post("/cases/<uuid:case_id>/generate")
+def case_generate(case_id: uuid.UUID):
+    """A draft on the case from a document template, its fields filled from the case."""
+    doc = generation.generate_on_case(
+        get_session(), actor(), blobs(), case_id, an_id(request.form.get("template_id"), "template_id", required=True),
+        title=request.form.get("title") or None, folder_id=an_id(request.form.get("folder_id"), "folder_id"))
+    return redirect(url_for("web.document_page", document_id=doc.id))
 
 
 @bp.post("/cases/<uuid:case_id>/documents")

@@ -158,7 +158,7 @@ def _send(session, me, form):
         session, me, blobs(), _registers(), title=form.get("title", "").strip(),
         sender_identity_id=an_id(form.get("sender_identity_id"), "sender_identity_id", required=True),
         recipients=recipients, main_document_id=main_id, attachment_document_ids=attachment_ids, case_id=case_id,
-        send_at=_local_time(form.get("send_at"), "send_at"),
+        send_at=local_time(form.get("send_at"), "send_at"),
     )
 
 
@@ -189,7 +189,7 @@ def _number_type(line: str) -> tuple[str, str]:
     return ("cvr" if len(digits) == 8 else "cpr"), line
 
 
-def _local_time(value: str | None, field: str) -> datetime | None:
+def local_time(value: str | None, field: str) -> datetime | None:
     """A date, or a date and time, from the form in Danish time, as UTC."""
     if not value:
         return None
@@ -223,8 +223,8 @@ def statistics():
     by = request.args.get("by", "month")
     if by not in ("month", "sender", "group"):
         by = "month"
-    since = _local_time(request.args.get("since"), "since")
-    until = _local_time(request.args.get("until"), "until")
+    since = local_time(request.args.get("since"), "since")
+    until = local_time(request.args.get("until"), "until")
     rows = stats.statistics(get_session(), actor(), by=by, since=since, until=until)
     return render_template("post/statistics.html", rows=rows, by=by, since=request.args.get("since", ""),
                            until=request.args.get("until", ""), peak=max([r["total"] for r in rows] or [1]))

@@ -14,16 +14,17 @@ MAX_PREVIEW_PAGES = 20
 SHOWN_AS_IMAGES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
 
-def page_count(path) -> int:
-    pdf = _open(path)
+def page_count(source) -> int:
+    """Pages to show of a PDF given as a file path or as bytes."""
+    pdf = _open(source)
     try:
         return min(len(pdf), MAX_PREVIEW_PAGES)
     finally:
         pdf.close()
 
 
-def page_png(path, index: int) -> bytes:
-    pdf = _open(path)
+def page_png(source, index: int) -> bytes:
+    pdf = _open(source)
     try:
         if not 0 <= index < min(len(pdf), MAX_PREVIEW_PAGES):
             raise NotFound("The document has no such page to preview.")
@@ -39,9 +40,9 @@ def page_png(path, index: int) -> bytes:
         pdf.close()
 
 
-def _open(path):
+def _open(source):
     try:
-        return pdfium.PdfDocument(str(path))
+        return pdfium.PdfDocument(source if isinstance(source, bytes) else str(source))
     except pdfium.PdfiumError:
         raise Invalid("The PDF cannot be opened for a preview; download it instead.") from None
 

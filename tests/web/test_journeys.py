@@ -8,12 +8,15 @@ import base64
 
 import pytest
 
-from tests.files import text_pdf
+from tests.files import text_pdf, xlsx_file
+from tests.generation.conftest import upload_template, word_template
 from tests.live import screenshot
 from tests.post.conftest import post_simulator  # noqa: F401  (a real NgDP simulator over HTTP)
 from tests.web.conftest import PASSWORD
 
 ADULT = "120385-1100"  # Mette Fiktivsen, fictional, in server/post/data/registers.json
+FATHER = "210783-1101"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 DROP_FILE = """async ({data, name}) => {
   const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
@@ -103,4 +106,44 @@ def test_send_a_letter_and_see_it_delivered_live(page, live_app, sara, boss, pos
     page.get_by_role("link", name="Vis brevet til Mette Fiktivsen").click()
     assert page.get_by_role("img", name="Side 1 af svar.pdf").evaluate(LOADED_WIDTH) > 100
     assert post_simulator.deliveries()["total"] == 1
+    assert console_errors == []
+
+
+def test_mail_merge_shows_the_bad_row_then_sends_the_corrected_sheet(page, live_app, sara, boss, post_simulator,  # noqa: F811
+                                                                      console_errors):
+    assert boss.post("/api/case-templates", json={"name": "Standardsag", "access": "group"}).status_code == 201
+    assert boss.post("/api/post/sender-identities", json={"name": "Testrup Skole", "cvr": "39990059"}).status_code == 201
+    made = upload_template(boss, "Udbetaling", word_template("Kære {{ Navn }}", "Du får {{ Beløb }} kr. udbetalt."),
+                           for_merge="true")
+    assert made.status_code == 201, made.json
+    header = ["CPR", "Navn", "Beløb"]
+    sign_in(page, live_app, "sara")
+    page.goto(live_app.url + "/post/merge")
+    page.get_by_label("Fletteskabelon").select_option(label="Udbetaling")
+    bad = xlsx_file([header, [ADULT, "Mette Fiktivsen", 1200], ["010100-00", "Forkert Nummer", 50]])
+    page.get_by_label("Regneark (.xlsx eller .csv)").set_input_files(
+        files=[{"name": "udbetaling.xlsx", "mimeType": XLSX, "buffer": bad}])
+    page.get_by_role("button", name="Kontrollér og flet").click()
+    problems = page.locator(".problems")
+    problems.wait_for()
+    assert "Række 3" in problems.inner_text() and "010100-00" not in page.content()
+    assert page.locator("tr.bad-row").count() == 1
+    screenshot(page, "journey-3-merge-bad-row")
+
+    page.get_by_role("link", name="Ny fletning").click()
+    page.get_by_label("Fletteskabelon").select_option(label="Udbetaling")
+    good = xlsx_file([header, [ADULT, "Mette Fiktivsen", 1200], [FATHER, "Jens Fiktivsen", 50]])
+    page.get_by_label("Regneark (.xlsx eller .csv)").set_input_files(
+        files=[{"name": "udbetaling.xlsx", "mimeType": XLSX, "buffer": good}])
+    page.get_by_role("button", name="Kontrollér og flet").click()
+    page.get_by_role("button", name="Send 2 breve").wait_for(timeout=60_000)  # letters rendered by LibreOffice
+    page.get_by_role("link", name="Vis brevet i række 3").click()
+    assert page.get_by_role("img", name="Side 1 af brevet i række 3").evaluate(LOADED_WIDTH) > 100
+    screenshot(page, "journey-3-merge-ready")
+    page.get_by_label("Titel (modtageren ser den)").fill("Udbetaling 2026")
+    page.get_by_role("button", name="Send 2 breve").click()
+    page.get_by_role("heading", name="Udbetaling 2026").wait_for()
+    assert page.locator("#letters .letter-status", has_text="Sendt").count() == 2
+    screenshot(page, "journey-3-merge-sent")
+    assert post_simulator.deliveries()["total"] == 2
     assert console_errors == []

@@ -97,3 +97,16 @@ def _stream(content: bytes):
     import io
 
     return io.BytesIO(content)
+
+
+def test_a_document_is_generated_on_the_case_from_a_template(sara_web, boss, template):
+    from tests.generation.conftest import upload_template, word_template
+
+    made = upload_template(boss, "Kvittering", word_template("Sag {{ sag.nummer }}: {{ sag.titel }}"))
+    assert made.status_code == 201, made.json
+    case_id = case_id_from(sara_web.post("/cases/new", data={"template_id": template["id"], "title": "Skolesag"}).location)
+    assert "Dan dokument fra skabelon" in sara_web.get(f"/cases/{case_id}").text
+    response = sara_web.post(f"/cases/{case_id}/generate", data={"template_id": made.json["id"]})
+    assert response.status_code == 302 and "/documents/" in response.location
+    page = sara_web.get(response.location).text
+    assert "Kvittering" in page and "Kladde" in page and "Kvittering.docx" in page
