@@ -41,7 +41,8 @@ def test_the_main_pages_have_no_serious_accessibility_violations(page, live_app,
         "notes": f"/cases/{case['id']}/notes", "history": f"/cases/{case['id']}/history", "document": f"/documents/{doc['id']}",
         "documents": "/documents", "search": "/search?q=brev", "post": "/post", "post-send": "/post/send",
         "to-print": "/post/to-print", "statistics": "/post/statistics", "admin": "/admin", "admin-users": "/admin/users",
-        "admin-rights": "/admin/rights", "admin-templates": "/admin/case-templates",
+        "admin-rights": "/admin/rights", "admin-templates": "/admin/case-templates", "contacts": "/contacts",
+        "merge": "/post/merge",
     }
     found = {}
     page.goto(live_app.url + "/login")

@@ -39,7 +39,7 @@ def test_lists_journal_plans_and_templates_are_built_from_their_pages(boss_web, 
     "/admin", "/admin/users", "/admin/groups", "/admin/rights", "/admin/journal-plans", "/admin/case-templates",
     "/admin/lists/document-types", "/admin/lists/party-roles", "/admin/lists/note-categories", "/admin/file-types",
     "/admin/sender-identities", "/admin/trash", "/post", "/post/send", "/post/to-print", "/post/statistics",
-    "/documents", "/documents?scope=shared", "/search", "/cases?scope=all", "/cases/new",
+    "/documents", "/documents?scope=shared", "/search", "/cases?scope=all", "/cases/new", "/contacts", "/post/merge",
 ])
 def test_every_page_opens_for_an_administrator(boss_web, path):
     response = boss_web.get(path)

@@ -110,3 +110,21 @@ def test_a_document_is_generated_on_the_case_from_a_template(sara_web, boss, tem
     assert response.status_code == 302 and "/documents/" in response.location
     page = sara_web.get(response.location).text
     assert "Kvittering" in page and "Kladde" in page and "Kvittering.docx" in page
+
+
+def test_without_google_configured_there_is_no_google_button(app):
+    assert "Google" not in app.test_client().get("/login").text
+
+
+def test_a_party_added_on_the_case_page_shows_the_case_on_its_contact_page(sara_web, template):
+    case_id = case_id_from(sara_web.post("/cases/new", data={"template_id": template["id"], "title": "Elevsag Ida"}).location)
+    added = sara_web.post(f"/cases/{case_id}/parties", data={"kind": "person", "number": "020516-4100", "name": "Ida Fiktivsen",
+                                                             "is_primary": "on"})
+    assert added.status_code == 302
+    parties = sara_web.get(f"/cases/{case_id}/parties").text
+    contact_id = re.search(r'href="/contacts/([0-9a-f-]{36})">Ida Fiktivsen', parties).group(1)
+    assert "Elevsag Ida" in sara_web.get(f"/contacts/{contact_id}").text
+    assert f"/contacts/{contact_id}" in sara_web.get("/contacts?q=ida").text
+    # the same number again is the same contact, not a second one
+    sara_web.post(f"/cases/{case_id}/parties", data={"kind": "person", "number": "0205164100", "name": "Ida F."})
+    assert sara_web.get("/contacts?q=ida").text.count("/contacts/") == 1

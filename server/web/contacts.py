@@ -1,0 +1,32 @@
+"""Kontakter: find persons and businesses, and see the cases (you may read) they are parties of."""
+from __future__ import annotations
+
+import uuid
+
+from flask import render_template, request
+
+from server.cases import services as cases
+from server.contacts import services as contacts
+from server.contacts.models import ContactKind
+from server.db import get_session
+from server.web.blueprint import Pager, actor, bp
+
+
+@bp.get("/contacts")
+def contact_list():
+    session, me = get_session(), actor()
+    kind = request.args.get("kind")
+    flt = contacts.ContactFilter(kind=ContactKind(kind) if kind in {k.value for k in ContactKind} else None,
+                                 q=request.args.get("q") or None, cvr=request.args.get("cvr") or None)
+    pager = Pager.from_request()
+    rows, total = contacts.list_contacts(session, me, flt, offset=pager.offset, limit=pager.size)
+    return render_template("contacts/list.html", contacts=[contacts.contact_summary(c, me) for c in rows],
+                           pager=pager.counted(total), kinds=list(ContactKind))
+
+
+@bp.get("/contacts/<uuid:contact_id>")
+def contact_page(contact_id: uuid.UUID):
+    session, me = get_session(), actor()
+    contact = contacts.get_contact(session, me, contact_id)
+    return render_template("contacts/page.html", contact=contacts.contact_details(contact, me),
+                           cases=cases.cases_of_contact(session, me, contact_id))
