@@ -17,7 +17,7 @@ from server.cases.models import TemplateAccess
 from server.db import get_session
 from server.documents import trash
 from server.post import identities
-from server.web.blueprint import ADMIN_RIGHTS, Pager, actor, an_id, bp, has, ids
+from server.web.blueprint import ADMIN_RIGHTS, Pager, actor, an_id, bp, has, ids, user_or_group, users_and_groups
 from server.web.cases import leaf_keys
 
 NAMED_LISTS = {
@@ -55,8 +55,7 @@ def admin_users():
 
 
 def _user_choices(session) -> dict:
-    groups, _total = auth.list_groups(session, None, offset=0, limit=1000)
-    return {"roles": [(code.value, ROLE_NAMES[code]) for code in RoleCode], "groups": groups}
+    return {"roles": [(code.value, ROLE_NAMES[code]) for code in RoleCode], "groups": users_and_groups(session)["groups"]}
 
 
 @bp.post("/admin/users")
@@ -103,8 +102,8 @@ def admin_group_create():
 def admin_group(group_id: uuid.UUID):
     _require(Right.USERS_MANAGE)
     session = get_session()
-    users, _total = auth.list_users(session, auth.UserFilter(active=True), offset=0, limit=1000)
-    return render_template("admin/group.html", group=auth.get_group(session, group_id), users=users)
+    return render_template("admin/group.html", group=auth.get_group(session, group_id),
+                           users=users_and_groups(session)["users"])
 
 
 @bp.post("/admin/groups/<uuid:group_id>/members")
@@ -173,9 +172,9 @@ def admin_key_active(key_id: uuid.UUID):
 def admin_templates():
     _require(Right.CASE_TEMPLATES_MANAGE)
     session = get_session()
-    groups, _total = auth.list_groups(session, None, offset=0, limit=1000)
     return render_template("admin/templates.html", templates=templates.list_templates(session, include_inactive=True),
-                           keys=leaf_keys(session), groups=groups, accesses=list(TemplateAccess))
+                           keys=leaf_keys(session), groups=users_and_groups(session)["groups"],
+                           accesses=list(TemplateAccess))
 
 
 @bp.post("/admin/case-templates")
@@ -260,11 +259,9 @@ def admin_file_type_delete(rule_id: uuid.UUID):
 def admin_identities():
     _require(Right.POST_MANAGE)
     session = get_session()
-    users, _u = auth.list_users(session, auth.UserFilter(active=True), offset=0, limit=1000)
-    groups, _g = auth.list_groups(session, None, offset=0, limit=1000)
     shown = [{"identity": i, "rules": [_rule_view(session, r) for r in identities.list_rules(session, i.id)]}
              for i in identities.list_identities(session)]
-    return render_template("admin/identities.html", identities=shown, users=users, groups=groups)
+    return render_template("admin/identities.html", identities=shown, **users_and_groups(session))
 
 
 def _rule_view(session, rule) -> dict:
@@ -281,10 +278,7 @@ def admin_identity_create():
 
 @bp.post("/admin/sender-identities/<uuid:identity_id>/rules")
 def admin_rule_create(identity_id: uuid.UUID):
-    kind, _sep, raw = request.form.get("subject", "").partition(":")
-    identities.add_rule(get_session(), actor(), identity_id,
-                        user_id=an_id(raw, "subject") if kind == "user" else None,
-                        group_id=an_id(raw, "subject") if kind == "group" else None,
+    identities.add_rule(get_session(), actor(), identity_id, **user_or_group(request.form.get("subject")),
                         requires_approval=request.form.get("requires_approval") == "on")
     return redirect(url_for("web.admin_identities"))
 

@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, request, url_for
 from flask_babel import get_locale
 
 from server.auth import current
+from server.auth import services as auth
 from server.auth.principal import Principal
 from server.auth.rights import Right
 from server.errors import Invalid
@@ -45,6 +46,21 @@ def an_id(value: str | None, field: str, *, required: bool = False) -> uuid.UUID
         return uuid.UUID(value)
     except ValueError:
         raise Invalid.field(field, "Not a valid id.") from None
+
+
+def user_or_group(value: str | None) -> dict:
+    """{"user_id": …} or {"group_id": …} from a choice written "user:<id>" or "group:<id>"."""
+    kind, _sep, raw = (value or "").partition(":")
+    if kind not in ("user", "group"):
+        raise Invalid.field("subject", "Choose a user or a group.")
+    return {f"{kind}_id": an_id(raw, "subject", required=True)}
+
+
+def users_and_groups(session) -> dict:
+    """The active users and all groups, to choose from."""
+    users, _users = auth.list_users(session, auth.UserFilter(active=True), offset=0, limit=1000)
+    groups, _groups = auth.list_groups(session, None, offset=0, limit=1000)
+    return {"users": users, "groups": groups}
 
 
 def ids(values: list[str], field: str) -> list[uuid.UUID]:

@@ -19,7 +19,7 @@ from server.documents import services as documents
 from server.errors import Invalid
 from server.generation import services as generation
 from server.generation import templates as doc_templates
-from server.web.blueprint import Pager, actor, an_id, blobs, bp, max_upload_bytes
+from server.web.blueprint import Pager, actor, an_id, blobs, bp, max_upload_bytes, user_or_group, users_and_groups
 
 TABS = ("documents", "parties", "members", "notes", "history")
 
@@ -75,9 +75,8 @@ def case_new():
         )
         flash(_("Sagen %(number)s er oprettet.", number=case.number), "info")
         return redirect(url_for("web.case_page", case_id=case.id))
-    groups, _total = auth.list_groups(session, None, offset=0, limit=500)
     return render_template("cases/new.html", templates=templates.list_templates(session), keys=leaf_keys(session),
-                           groups=groups)
+                           groups=users_and_groups(session)["groups"])
 
 
 # ---------------------------------------------------------------- the case page
@@ -196,21 +195,14 @@ def case_members(case_id: uuid.UUID):
          "is_group": m.group_id is not None}
         for m in cases.list_members(session, me, case_id)
     ]
-    users, _u = auth.list_users(session, auth.UserFilter(), offset=0, limit=500)
-    groups, _g = auth.list_groups(session, None, offset=0, limit=500)
-    return render_template("cases/members.html", **ctx, members=members, users=users, groups=groups,
+    return render_template("cases/members.html", **ctx, members=members, **users_and_groups(session),
                            levels=list(AccessLevel))
 
 
 @bp.post("/cases/<uuid:case_id>/members")
 def case_member_add(case_id: uuid.UUID):
-    form = request.form
-    subject = form.get("subject", "")
-    kind, _sep, raw = subject.partition(":")
-    cases.add_member(get_session(), actor(), case_id,
-                     user_id=an_id(raw, "subject") if kind == "user" else None,
-                     group_id=an_id(raw, "subject") if kind == "group" else None,
-                     access_level=AccessLevel(form.get("access", "write")))
+    cases.add_member(get_session(), actor(), case_id, **user_or_group(request.form.get("subject")),
+                     access_level=AccessLevel(request.form.get("access", "write")))
     return redirect(url_for("web.case_members", case_id=case_id))
 
 

@@ -47,3 +47,16 @@ def test_every_page_opens_for_an_administrator(boss_web, path):
     assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
     forms = re.findall(r'<form[^>]*method="post"[^>]*>(.*?)</form>', response.text, re.S)
     assert forms and all(f'name="csrf_token" value="{boss_web.csrf}"' in form for form in forms)
+
+
+def test_a_sending_rule_names_a_user_or_a_group(boss_web, boss, sara, group):
+    boss_web.post("/admin/sender-identities", data={"name": "Testrup Skole", "cvr": "39990059"})
+    (identity,) = boss.get("/api/post/sender-identities").json
+    boss_web.post(f"/admin/sender-identities/{identity['id']}/rules", data={"subject": f"group:{group}"})
+    boss_web.post(f"/admin/sender-identities/{identity['id']}/rules",
+                  data={"subject": f"user:{sara.user_id}", "requires_approval": "on"})
+    rules = boss.get(f"/api/post/sender-identities/{identity['id']}/rules").json
+    assert {(r["group_id"], r["user_id"], r["requires_approval"]) for r in rules} == {
+        (str(group), None, False), (None, str(sara.user_id), True)}
+    page = boss_web.get("/admin/sender-identities").text
+    assert "Skoleafdelingen" in page and "Sara Sagsbehandler (kræver godkendelse)" in page

@@ -128,3 +128,14 @@ def test_a_party_added_on_the_case_page_shows_the_case_on_its_contact_page(sara_
     # the same number again is the same contact, not a second one
     sara_web.post(f"/cases/{case_id}/parties", data={"kind": "person", "number": "0205164100", "name": "Ida F."})
     assert sara_web.get("/contacts?q=ida").text.count("/contacts/") == 1
+
+
+def test_members_are_added_and_removed_on_the_case_page(sara_web, sara, caseworker, template, make_group):
+    case_id = case_id_from(sara_web.post("/cases/new", data={"template_id": template["id"], "title": "Delt sag"}).location)
+    assert caseworker.get(f"/api/cases/{case_id}").status_code == 404
+    sara_web.post(f"/cases/{case_id}/members", data={"subject": f"user:{caseworker.user_id}", "access": "read"})
+    assert caseworker.get(f"/api/cases/{case_id}").json["my_access"] == "read"
+    members = sara_web.get(f"/cases/{case_id}/members").text
+    member_id = re.search(r'action="/cases/[0-9a-f-]{36}/members/([0-9a-f-]{36})/remove"', members).group(1)
+    sara_web.post(f"/cases/{case_id}/members/{member_id}/remove")
+    assert caseworker.get(f"/api/cases/{case_id}").status_code == 404
