@@ -50,16 +50,9 @@ export function statusText(row) {
   return row.problem ? `${label}: ${row.problem}` : label;
 }
 
-/** One row per sheet row: problems from the check, or the rows' live status. */
-export function rowStatuses(merge, rows = null) {
-  if (rows) return rows.map((r) => ({ row: r.row, status: r.status, problem: r.problem || null }));
-  const byRow = new Map();
-  for (const p of merge.problems) byRow.set(p.row, [...(byRow.get(p.row) || []), p.column ? `${p.column}: ${p.message}` : p.message]);
-  return Array.from({ length: merge.row_count }, (_, i) => {
-    const row = merge.first_row + i;
-    const problems = byRow.get(row);
-    return { row, status: problems ? "invalid" : "ready", problem: problems ? problems.join("; ") : null };
-  });
+/** The merge's rows (GET /api/merges/{id}/rows) as statuses for the sheet: checked, made, then sent. */
+export function rowStatuses(rows) {
+  return rows.map((r) => ({ row: r.row, status: r.status, problem: r.problem || null }));
 }
 
 async function readSheet() {
@@ -90,10 +83,10 @@ export async function writeStatuses(sheetName, columnIndex, headerRow, statuses)
 
 export async function excelPane(root, api, { interval = 2000 } = {}) {
   const sheet = await readSheet();
-  const merge = sheetMerge(sheet.values, sheet.rowIndex);
+  let merge = sheetMerge(sheet.values, sheet.rowIndex);
   const statusColumn = sheet.columnIndex + merge.statusColumn;
   const [templates, senders] = await Promise.all([
-    api.get("/api/document-templates").catch((err) => { notice("error", err.status === 404 ? t("errMissing", { what: "/api/document-templates" }) : err.message); return []; }),
+    api.get("/api/document-templates", { for_merge: true }).catch((err) => { notice("error", err.status === 404 ? t("errMissing", { what: "/api/document-templates" }) : err.message); return []; }),
     api.get("/api/post/sender-identities"),
   ]);
   const idColumn = select("id_column", merge.header.map((name) => ({ value: name, label: name })), { value: merge.header[guessIdColumn(merge.header)] });
@@ -108,37 +101,57 @@ export async function excelPane(root, api, { interval = 2000 } = {}) {
     h("label", {}, t("idColumn"), idColumn), h("label", {}, t("template"), template),
     h("label", {}, t("title"), title), h("label", {}, t("sender"), sender),
     h("div.row", {}, check), summary, after));
-  check.addEventListener("click", () => busy(check, t("checking", { count: merge.rows.length }), async () => {
-    const created = await api.post("/api/merges", {
+  check.addEventListener("click", () => busy(check, t("checking", { count: merge.rows.length }), async (progress) => {
+    // the sheet as it is now: the caseworker may have corrected rows since the last check
+    merge = sheetMerge((await readSheet()).values, sheet.rowIndex);
+    let created = await api.post("/api/merges", {
       template_id: template.value, header: merge.header, rows: merge.rows, id_column: idColumn.value, first_row: merge.firstRow,
     });
-    const statuses = rowStatuses(created);
-    await writeStatuses(sheet.name, statusColumn, merge.headerRow, statuses);
-    const ok = statuses.filter((s) => s.status === "ready").length;
+    const writeRows = async () => {
+      const statuses = rowStatuses(await api.get(`/api/merges/${created.id}/rows`));
+      await writeStatuses(sheet.name, statusColumn, merge.headerRow, statuses);
+      return statuses;
+    };
+    const statuses = await writeRows();
+    const ok = statuses.filter((s) => s.status !== "invalid").length;
     summary.replaceChildren(h("p", { dataset: { ready: String(ok) } }, t("rowsOk", { ok, count: statuses.length })),
       h("ul.list.problems", {}, ...created.problems.map((p) => h("li.error", {}, t("rowProblem", { row: p.row, message: p.message })))));
-    after.replaceChildren(mergeActions(api, created, statuses, { sheet, statusColumn, merge, title, sender, interval }));
+    after.replaceChildren();
+    // every letter is made before anything can be sent; a sheet with bad rows is fixed and checked again
+    created = await untilRendered(api, created, (m) => progress(m.rendered_count / m.row_count, t("rendering", m)), interval);
+    if (created.ready) after.replaceChildren(mergeActions(api, created, await writeRows(), { sheet, statusColumn, merge, title, sender, interval }));
   }));
 }
 
-function mergeActions(api, created, statuses, { sheet, statusColumn, merge, title, sender, interval }) {
-  const ready = statuses.filter((s) => s.status === "ready");
-  const row = select("preview_row", ready.map((s) => ({ value: String(s.row), label: String(s.row) })));
+/** The merge once its letters are made (or it failed); `onProgress` sees each state in between. */
+export async function untilRendered(api, created, onProgress, interval, sleep = (ms) => new Promise((r) => setTimeout(r, ms))) {
+  let current = created;
+  while (current.status === "rendering") {
+    onProgress(current);
+    await sleep(interval);
+    current = await api.get(`/api/merges/${current.id}`);
+  }
+  if (current.status === "failed") throw new Error(current.error || t("status_failed"));
+  return current;
+}
+
+function mergeActions(api, created, rows, { sheet, statusColumn, merge, title, sender, interval }) {
+  const row = select("preview_row", rows.map((s) => ({ value: String(s.row), label: String(s.row) })));
   const preview = h("button", { type: "button" }, t("previewRow"));
   const box = h("div.preview-box");
   preview.addEventListener("click", () => busy(preview, t("previewRow"), async () => {
     box.replaceChildren(pdfFrame(await api.blob(`/api/merges/${created.id}/rows/${row.value}/preview`), t("previewRow")));
   }));
-  const send = h("button.primary", { type: "button", disabled: !ready.length }, t("dispatch", { count: ready.length }));
+  const send = h("button.primary", { type: "button" }, t("dispatch", { count: rows.length }));
   send.addEventListener("click", () => busy(send, t("sending"), async (progress) => {
     await api.post(`/api/merges/${created.id}/dispatch`, { title: title.value || sheet.name, sender_identity_id: sender.value });
     notice("ok", t("dispatched"));
-    await followMerge(api, created.id, (rows) => {
-      const done = rows.filter((r) => FINAL_ROW.has(r.status)).length;
-      progress(done / rows.length, summaryText(rows));
-      return writeStatuses(sheet.name, statusColumn, merge.headerRow, rowStatuses(null, rows));
+    const final = await followMerge(api, created.id, (current) => {
+      const done = current.filter((r) => FINAL_ROW.has(r.status)).length;
+      progress(done / current.length, summaryText(current));
+      return writeStatuses(sheet.name, statusColumn, merge.headerRow, rowStatuses(current));
     }, interval);
-    notice("ok", t("allDone", { summary: summaryText(await api.get(`/api/merges/${created.id}/rows`)) }));
+    notice("ok", t("allDone", { summary: summaryText(final) }));
   }));
   return h("div", {}, h("div.row", {}, row, preview), box, h("div.row", {}, send));
 }

@@ -61,7 +61,7 @@ export async function wordPane(root, api) {
 async function templateTab(body, api, state, settings) {
   let templates;
   try {
-    templates = await api.get("/api/document-templates");
+    templates = await api.get("/api/document-templates", { for_merge: false });
   } catch (err) {
     body.append(h("p.error", {}, err.status === 404 ? t("errMissing", { what: "/api/document-templates" }) : err.message));
     return;

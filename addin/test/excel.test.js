@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { OfficeMockObject } from "office-addin-mock";
 
 import {
-  STATUS_HEADER, detectHeader, followMerge, guessIdColumn, rowStatuses, sheetMerge, statusText, writeStatuses,
+  STATUS_HEADER, detectHeader, followMerge, guessIdColumn, rowStatuses, sheetMerge, statusText, untilRendered, writeStatuses,
 } from "../src/excel.js";
 
 const SHEET = [
@@ -38,12 +38,11 @@ test("without a status column one is added after the last column", () => {
   assert.equal(sheetMerge(SHEET, 0).statusColumn, 3);
 });
 
-test("problems from the check become invalid rows with every reason, the rest ready", () => {
-  const statuses = rowStatuses({ first_row: 4, row_count: 3, problems: [
-    { row: 5, column: "CPR", message: "ugyldigt CPR-nummer" }, { row: 5, column: null, message: "tom række" }] });
-  assert.deepEqual(statuses.map((s) => s.status), ["ready", "invalid", "ready"]);
-  assert.equal(statuses[1].problem, "CPR: ugyldigt CPR-nummer; tom række");
-  assert.equal(statusText(statuses[1]), "ugyldig: CPR: ugyldigt CPR-nummer; tom række");
+test("the merge's rows become the sheet's statuses, a bad row with its reason", () => {
+  const statuses = rowStatuses([{ row: 4, status: "ready", problem: null }, { row: 5, status: "invalid", problem: "CPR: not a CPR number" }]);
+  assert.deepEqual(statuses.map((s) => s.status), ["ready", "invalid"]);
+  assert.equal(statusText(statuses[1]), "ugyldig: CPR: not a CPR number");
+  assert.equal(statusText(statuses[0]), "klar");
 });
 
 function workbookMock() {
@@ -84,4 +83,15 @@ test("a merge is followed until every row has an outcome, each change handed on 
   const rows = await followMerge(api, "m1", (r) => seen.push(r.map((x) => x.status).join()), 0, async () => {});
   assert.deepEqual(seen, ["queued,invalid", "sent,invalid", "delivered,invalid"]);
   assert.equal(rows[0].status, "delivered");
+});
+
+test("a merge is waited for while its letters are made, and a failed one says why", async () => {
+  const answers = [{ id: "m1", status: "rendering", rendered_count: 20, row_count: 50 }, { id: "m1", status: "ready", ready: true }];
+  const seen = [];
+  const done = await untilRendered({ get: async () => answers.shift() }, { id: "m1", status: "rendering", rendered_count: 0, row_count: 50 },
+    (m) => seen.push(m.rendered_count), 0, async () => {});
+  assert.equal(done.ready, true);
+  assert.deepEqual(seen, [0, 20]);
+  await assert.rejects(untilRendered({ get: async () => ({ status: "failed", error: "LibreOffice stopped" }) },
+    { id: "m1", status: "rendering", rendered_count: 0, row_count: 1 }, () => {}, 0, async () => {}), /LibreOffice stopped/);
 });
