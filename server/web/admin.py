@@ -16,8 +16,10 @@ from server.cases import journal, services as cases, templates
 from server.cases.models import TemplateAccess
 from server.db import get_session
 from server.documents import trash
+from server.errors import Invalid
+from server.generation import templates as doc_templates
 from server.post import identities
-from server.web.blueprint import ADMIN_RIGHTS, Pager, actor, an_id, bp, has, ids, user_or_group, users_and_groups
+from server.web.blueprint import ADMIN_RIGHTS, Pager, actor, an_id, blobs, bp, has, ids, user_or_group, users_and_groups
 from server.web.cases import leaf_keys
 
 NAMED_LISTS = {
@@ -195,6 +197,50 @@ def admin_template_create():
 def admin_template_active(template_id: uuid.UUID):
     templates.update_template(get_session(), actor(), template_id, {"active": request.form.get("active") == "1"})
     return redirect(url_for("web.admin_templates"))
+
+
+# ---------------------------------------------------------------- document templates
+
+
+@bp.get("/admin/document-templates")
+def admin_doc_templates():
+    _require(Right.DOCUMENT_TEMPLATES_MANAGE)
+    session = get_session()
+    return render_template("admin/doc_templates.html",
+                           templates=doc_templates.list_templates(session, include_inactive=True),
+                           case_templates=templates.list_templates(session),
+                           document_types=lists.list_named(session, DocumentType))
+
+
+@bp.post("/admin/document-templates")
+def admin_doc_template_create():
+    form, upload = request.form, _word_file()
+    doc_templates.create_template(
+        get_session(), actor(), blobs(), name=form.get("name", "").strip(), data=upload.read(),
+        filename=upload.filename, description=form.get("description", ""),
+        document_type_id=an_id(form.get("document_type_id"), "document_type_id"),
+        case_template_ids=ids(form.getlist("case_template_ids"), "case_template_ids"), for_merge=form.get("for_merge") == "on")
+    return redirect(url_for("web.admin_doc_templates"))
+
+
+def _word_file():
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise Invalid.field("file", "Choose the Word template (.docx).")
+    return upload
+
+
+@bp.post("/admin/document-templates/<uuid:template_id>/versions")
+def admin_doc_template_version(template_id: uuid.UUID):
+    upload = _word_file()
+    doc_templates.add_version(get_session(), actor(), blobs(), template_id, upload.read(), upload.filename)
+    return redirect(url_for("web.admin_doc_templates"))
+
+
+@bp.post("/admin/document-templates/<uuid:template_id>/active")
+def admin_doc_template_active(template_id: uuid.UUID):
+    doc_templates.update_template(get_session(), actor(), template_id, {"active": request.form.get("active") == "1"})
+    return redirect(url_for("web.admin_doc_templates"))
 
 
 # ---------------------------------------------------------------- lists and file types

@@ -15,6 +15,7 @@ from server.db import get_session
 from server.documents import services as documents
 from server.documents.models import DocumentStatus, FileRole
 from server.errors import Invalid
+from server.generation import services as generation
 from server.web import preview
 from server.web.blueprint import Pager, actor, an_id, blobs, bp, max_upload_bytes
 
@@ -91,6 +92,14 @@ def document_page_image(document_id: uuid.UUID, file_id: uuid.UUID, page: int):
         raise Invalid("Only PDFs are shown page by page.")
     png = preview.page_png(blobs().path(version.sha256), page)
     return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+
+@bp.get("/documents/<uuid:document_id>/preview")
+def document_preview(document_id: uuid.UUID):
+    """The main file as it would be sent: converted to PDF where it is a Word file or the like."""
+    pdf, _name = generation.document_pdf(get_session(), actor(), blobs(), document_id)
+    doc = documents.require_document(get_session(), actor(), document_id)
+    return render_template("documents/preview.html", doc=doc, images=preview.data_urls(pdf))
 
 
 @bp.post("/documents/<uuid:document_id>/status")

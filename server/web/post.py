@@ -12,11 +12,13 @@ from flask_babel import gettext as _
 from server.auth.rights import Right
 from server.auth.services import require
 from server.cases import services as cases
+from server.contacts import services as contacts
 from server.db import get_session
 from server.documents import services as documents
 from server.errors import Invalid
 from server.jobs import services as jobs
-from server.post import dispatches, identities, stats
+from server.generation import services as generation
+from server.post import checks, dispatches, identities, stats
 from server.post import views as post_views
 from server.post.models import DispatchStatus
 from server.web import preview
@@ -127,6 +129,8 @@ def letter_page_image(dispatch_id: uuid.UUID, letter_id: uuid.UUID, position: in
 def post_send():
     session, me = get_session(), actor()
     require(me, Right.POST_SEND)
+    if request.method == "POST" and request.form.get("action") == "preview":
+        return _preview(session, me, request.form)
     if request.method == "POST":
         dispatch = _send(session, me, request.form)
         flash(_("Brevet er sendt afsted."), "info")
@@ -144,6 +148,17 @@ def post_send():
 
 
 def _send(session, me, form):
+    main_id, attachment_ids = _letter_documents(session, me, form)
+    return dispatches.create_dispatch(
+        session, me, blobs(), _registers(), title=form.get("title", "").strip(),
+        sender_identity_id=an_id(form.get("sender_identity_id"), "sender_identity_id", required=True),
+        recipients=_recipients(form), main_document_id=main_id, attachment_document_ids=attachment_ids,
+        case_id=an_id(form.get("case_id"), "case_id"), send_at=local_time(form.get("send_at"), "send_at"),
+    )
+
+
+def _letter_documents(session, me, form) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    """The letter's and the attachments' documents: those chosen, and those uploaded (kept as documents)."""
     case_id = an_id(form.get("case_id"), "case_id")
     main_id = an_id(form.get("main_document_id"), "main_document_id")
     upload = request.files.get("letter")
@@ -153,13 +168,28 @@ def _send(session, me, form):
         raise Invalid.field("main_document_id", "Choose the letter, or upload it.")
     attachment_ids = ids(form.getlist("attachment_document_ids"), "attachment_document_ids")
     attachment_ids += [_upload_as_document(session, me, f, case_id) for f in request.files.getlist("attachments") if f.filename]
-    recipients = _recipients(form)
-    return dispatches.create_dispatch(
-        session, me, blobs(), _registers(), title=form.get("title", "").strip(),
-        sender_identity_id=an_id(form.get("sender_identity_id"), "sender_identity_id", required=True),
-        recipients=recipients, main_document_id=main_id, attachment_document_ids=attachment_ids, case_id=case_id,
-        send_at=local_time(form.get("send_at"), "send_at"),
-    )
+    return main_id, attachment_ids
+
+
+def _preview(session, me, form):
+    """Before sending: each recipient as the registers and Digital Post know them, and the letter as it will look."""
+    main_id, attachment_ids = _letter_documents(session, me, form)
+    provider = current_app.extensions["sagspost.post_provider"]
+    recipients = []
+    for r in _recipients(form):
+        kind, number = (r.type, r.number) if r.contact_id is None else _contact_number(session, me, r.contact_id)
+        recipients.append(checks.check_recipient(session, me, _registers(), provider, kind, number))
+    pdf, _name = generation.document_pdf(session, me, blobs(), main_id)
+    fields = [(k, v) for k, values in form.lists() if k not in ("csrf_token", "action", "main_document_id",
+                                                                  "attachment_document_ids") for v in values]
+    fields += [("main_document_id", str(main_id))] + [("attachment_document_ids", str(a)) for a in attachment_ids]
+    return render_template("post/send_preview.html", recipients=recipients, images=preview.data_urls(pdf),
+                           fields=fields, title=form.get("title", ""), attachments=len(attachment_ids))
+
+
+def _contact_number(session, me, contact_id: uuid.UUID) -> tuple[str, str]:
+    id_type, number = contacts.post_number(contacts.get_contact(session, me, contact_id))
+    return id_type.lower(), number
 
 
 def _upload_as_document(session, me, upload, case_id) -> uuid.UUID:

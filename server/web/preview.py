@@ -2,6 +2,7 @@
 no script from the document), rendered with PDFium, which the text extraction already uses."""
 from __future__ import annotations
 
+import base64
 import struct
 import zlib
 
@@ -38,6 +39,12 @@ def page_png(source, index: int) -> bytes:
             page.close()
     finally:
         pdf.close()
+
+
+def data_urls(source) -> list[str]:
+    """Every page (up to the limit) as a data: URL, for a preview made once and shown whole (a converted
+    Word file is not converted again for each page)."""
+    return [f"data:image/png;base64,{base64.b64encode(page_png(source, i)).decode()}" for i in range(page_count(source))]
 
 
 def _open(source):

@@ -1,6 +1,7 @@
 """Administration pages: each opens for its right, and its forms change what the API shows."""
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -39,7 +40,7 @@ def test_lists_journal_plans_and_templates_are_built_from_their_pages(boss_web, 
     "/admin", "/admin/users", "/admin/groups", "/admin/rights", "/admin/journal-plans", "/admin/case-templates",
     "/admin/lists/document-types", "/admin/lists/party-roles", "/admin/lists/note-categories", "/admin/file-types",
     "/admin/sender-identities", "/admin/trash", "/post", "/post/send", "/post/to-print", "/post/statistics",
-    "/documents", "/documents?scope=shared", "/search", "/cases?scope=all", "/cases/new", "/contacts", "/post/merge",
+    "/documents", "/documents?scope=shared", "/search", "/cases?scope=all", "/cases/new", "/contacts", "/post/merge", "/admin/document-templates",
 ])
 def test_every_page_opens_for_an_administrator(boss_web, path):
     response = boss_web.get(path)
@@ -60,3 +61,18 @@ def test_a_sending_rule_names_a_user_or_a_group(boss_web, boss, sara, group):
         (str(group), None, False), (None, str(sara.user_id), True)}
     page = boss_web.get("/admin/sender-identities").text
     assert "Skoleafdelingen" in page and "Sara Sagsbehandler (kræver godkendelse)" in page
+
+
+def test_a_word_template_is_uploaded_and_unknown_fields_are_named(boss_web, boss):
+    from tests.generation.conftest import word_template
+
+    good = word_template("Sag {{ sag.nummer }}")
+    response = boss_web.post("/admin/document-templates", data={"name": "Kvittering", "file": (io.BytesIO(good), "kvit.docx")},
+                             content_type="multipart/form-data")
+    assert response.status_code == 302
+    assert [t["name"] for t in boss.get("/api/document-templates").json] == ["Kvittering"]
+    bad = word_template("Hej {{ ukendt.felt }}")
+    boss_web.post("/admin/document-templates", data={"name": "Forkert", "file": (io.BytesIO(bad), "forkert.docx")},
+                  content_type="multipart/form-data")
+    page = boss_web.get("/admin/document-templates").text
+    assert "ukendt.felt" in page and "Forkert" not in page.split("<h2>")[0]

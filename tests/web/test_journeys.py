@@ -93,6 +93,12 @@ def test_send_a_letter_and_see_it_delivered_live(page, live_app, sara, boss, pos
         files=[{"name": "svar.pdf", "mimeType": "application/pdf", "buffer": text_pdf("Kære Mette\nDu får hermed svar.")}])
     page.get_by_label("CPR-, CVR- eller P-numre").fill(ADULT)
     screenshot(page, "journey-2-send-form")
+    page.get_by_role("button", name="Forhåndsvis").click()
+    recipient = page.get_by_role("row", name="Mette Fiktivsen")
+    assert "Digital" in recipient.inner_text()
+    assert page.get_by_role("img", name="Side 1 af Svar på ansøgning").evaluate(LOADED_WIDTH) > 100
+    screenshot(page, "journey-2-preview")
+    assert post_simulator.deliveries()["total"] == 0  # nothing is sent by looking
     page.get_by_role("button", name="Send", exact=True).click()
     page.get_by_role("heading", name="Svar på ansøgning").wait_for()
     status = page.locator("#letters .letter-status").first

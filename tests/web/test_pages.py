@@ -139,3 +139,14 @@ def test_members_are_added_and_removed_on_the_case_page(sara_web, sara, casework
     member_id = re.search(r'action="/cases/[0-9a-f-]{36}/members/([0-9a-f-]{36})/remove"', members).group(1)
     sara_web.post(f"/cases/{case_id}/members/{member_id}/remove")
     assert caseworker.get(f"/api/cases/{case_id}").status_code == 404
+
+
+def test_a_word_document_is_previewed_as_the_pdf_it_would_be_sent_as(sara_web, sara, template):
+    from tests.files import docx_file
+
+    case_id = case_id_from(sara_web.post("/cases/new", data={"template_id": template["id"], "title": "Wordsag"}).location)
+    doc = upload_to_case(sara, case_id, "afgørelse.docx", docx_file("Afgørelse om befordring"))
+    page = sara_web.get(f"/documents/{doc['id']}").text
+    assert f'href="/documents/{doc["id"]}/preview"' in page
+    shown = sara_web.get(f"/documents/{doc['id']}/preview").text
+    assert shown.count('src="data:image/png;base64,') == 1
