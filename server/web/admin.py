@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from server.admin import services as lists
 from server.admin.models import DocumentType, NoteCategory, PartyRole
+from server.audit import services as audit
 from server.auth import current
 from server.auth import services as auth
 from server.auth.rights import DESCRIPTIONS, ROLE_NAMES, Right, RoleCode
@@ -333,6 +334,48 @@ def admin_rule_create(identity_id: uuid.UUID):
 def admin_rule_delete(rule_id: uuid.UUID):
     identities.remove_rule(get_session(), actor(), rule_id)
     return redirect(url_for("web.admin_identities"))
+
+
+# ---------------------------------------------------------------- settings and the audit trail
+
+
+@bp.route("/admin/settings", methods=["GET", "POST"])
+def admin_settings():
+    me = _require(Right.LISTS_MANAGE)
+    session = get_session()
+    if request.method == "POST":
+        key, raw = request.form.get("key", ""), request.form.get("value", "").strip()
+        lists.set_setting(session, me, key, _setting_value(key, raw))
+        return redirect(url_for("web.admin_settings"))
+    return render_template("admin/settings.html", settings=lists.all_settings(session))
+
+
+def _setting_value(key: str, raw: str):
+    """The form's text as the setting's type: empty clears it, a number setting takes digits."""
+    if not raw:
+        return None
+    if key in lists.SETTINGS and lists.SETTINGS[key][0] is int:
+        if not raw.isdigit():
+            raise Invalid.field("value", f"{key} takes a whole number.")
+        return int(raw)
+    return raw
+
+
+@bp.get("/admin/audit")
+def admin_audit():
+    me = _require(Right.AUDIT_READ)
+    session = get_session()
+    pager = Pager.from_request(size=50)
+    user_id = an_id(request.args.get("user_id"), "user_id")
+    if request.args.get("log") == "changes":
+        rows, total = audit.query_changes(session, me, entity_type=None, entity_id=None, offset=pager.offset,
+                                          limit=pager.size)
+        return render_template("admin/audit.html", log="changes", events=rows, pager=pager.counted(total))
+    reads, total = audit.query_access_log(session, me, audit.AccessLogFilter(user_id=user_id), offset=pager.offset,
+                                          limit=pager.size)
+    names = {uid: auth.display_name(session, uid) for uid in {r.user_id for r in reads}}
+    return render_template("admin/audit.html", log="reads", reads=reads, names=names, pager=pager.counted(total),
+                           users=users_and_groups(session)["users"], user_id=user_id)
 
 
 # ---------------------------------------------------------------- trash

@@ -19,7 +19,8 @@ bp = Blueprint("web", __name__, template_folder="templates", static_folder="stat
 
 # Rights that open a page under Administration; the menu shows it to holders of any of them.
 ADMIN_RIGHTS = (Right.USERS_MANAGE, Right.RIGHTS_MANAGE, Right.JOURNAL_PLAN_MANAGE, Right.CASE_TEMPLATES_MANAGE,
-                Right.LISTS_MANAGE, Right.TRASH_MANAGE, Right.POST_MANAGE, Right.DOCUMENT_TEMPLATES_MANAGE)
+                Right.LISTS_MANAGE, Right.TRASH_MANAGE, Right.POST_MANAGE, Right.DOCUMENT_TEMPLATES_MANAGE,
+                Right.AUDIT_READ)
 POST_RIGHTS = (Right.POST_SEND, Right.POST_APPROVE, Right.POST_MANAGE)
 
 

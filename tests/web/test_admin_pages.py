@@ -40,7 +40,8 @@ def test_lists_journal_plans_and_templates_are_built_from_their_pages(boss_web, 
     "/admin", "/admin/users", "/admin/groups", "/admin/rights", "/admin/journal-plans", "/admin/case-templates",
     "/admin/lists/document-types", "/admin/lists/party-roles", "/admin/lists/note-categories", "/admin/file-types",
     "/admin/sender-identities", "/admin/trash", "/post", "/post/send", "/post/to-print", "/post/statistics",
-    "/documents", "/documents?scope=shared", "/search", "/cases?scope=all", "/cases/new", "/contacts", "/post/merge", "/admin/document-templates",
+    "/documents", "/documents?scope=shared", "/search", "/cases?scope=all", "/cases/new", "/contacts", "/post/merge", "/admin/document-templates", "/admin/settings", "/admin/audit",
+    "/admin/audit?log=changes",
 ])
 def test_every_page_opens_for_an_administrator(boss_web, path):
     response = boss_web.get(path)
@@ -76,3 +77,15 @@ def test_a_word_template_is_uploaded_and_unknown_fields_are_named(boss_web, boss
                   content_type="multipart/form-data")
     page = boss_web.get("/admin/document-templates").text
     assert "ukendt.felt" in page and "Forkert" not in page.split("<h2>")[0]
+
+
+def test_settings_are_changed_and_reads_of_cases_are_in_the_access_log(boss_web, boss, sara_web, template):
+    boss_web.post("/admin/settings", data={"key": "organisation.name", "value": "Testrup Kommune"})
+    boss_web.post("/admin/settings", data={"key": "post.log_retention_days", "value": "30"})
+    values = {s["key"]: s["value"] for s in boss.get("/api/settings").json}
+    assert values["organisation.name"] == "Testrup Kommune" and values["post.log_retention_days"] == 30
+    case_id = sara_web.post("/cases/new", data={"template_id": template["id"], "title": "Læst sag"}).location.rsplit("/", 1)[1]
+    sara_web.get(f"/cases/{case_id}")
+    log = boss_web.get("/admin/audit").text
+    assert case_id in log and "Sara Sagsbehandler" in log
+    assert "Oprettede sagen" in boss_web.get("/admin/audit?log=changes").text

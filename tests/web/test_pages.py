@@ -150,3 +150,10 @@ def test_a_word_document_is_previewed_as_the_pdf_it_would_be_sent_as(sara_web, s
     assert f'href="/documents/{doc["id"]}/preview"' in page
     shown = sara_web.get(f"/documents/{doc['id']}/preview").text
     assert shown.count('src="data:image/png;base64,') == 1
+
+
+def test_search_results_escape_what_users_wrote(sara_web, template):
+    sara_web.post("/cases/new", data={"template_id": template["id"], "title": '<img src=x onerror="alert(1)"> befordring'})
+    results = sara_web.get("/search?q=befordring").text
+    assert "<mark>befordring</mark>" in results.lower()
+    assert "<img src=x" not in results and "&lt;img src=x" in results
