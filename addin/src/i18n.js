@@ -2,7 +2,7 @@
 const TEXT = {
   da: {
     loading: "Indlæser …",
-    signIn: "Log ind", signInSso: "Logger ind med din Microsoft-konto …", signInDialog: "Log ind med din Sagspost-konto",
+    signIn: "Log ind", signInSso: "Logger ind med din Microsoft-konto …", signInDialog: "Log ind med din Sagspost-konto", signInFailed: "Forkert brugernavn eller adgangskode.",
     signedInAs: "Logget ind som {name}",
     errOffline: "Ingen forbindelse til Sagspost. Tjek netværket, og prøv igen.",
     errExpired: "Du er ikke logget ind længere. Log ind igen.",
@@ -43,7 +43,7 @@ const TEXT = {
   },
   en: {
     loading: "Loading …",
-    signIn: "Sign in", signInSso: "Signing in with your Microsoft account …", signInDialog: "Sign in with your Sagspost account",
+    signIn: "Sign in", signInSso: "Signing in with your Microsoft account …", signInDialog: "Sign in with your Sagspost account", signInFailed: "Wrong username or password.",
     signedInAs: "Signed in as {name}",
     errOffline: "No connection to Sagspost. Check the network and try again.",
     errExpired: "You are no longer signed in. Sign in again.",

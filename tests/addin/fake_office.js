@@ -8,7 +8,7 @@
   const minor = (v) => Number(String(v).split(".")[1] || 0);
   const record = (window.__officeRecord = { notifications: [], headers: {}, attachments: [], settings: {} });
 
-  const mailItem = () => ({
+  const mailItem = () => (setup.composing ? composeItem() : {
     ...setup.item,
     displayReplyForm() {},
     getAsFileAsync(callback) { callback(ok(setup.eml)); },
@@ -16,6 +16,12 @@
     notificationMessages: {
       replaceAsync(key, message, callback) { record.notifications.push(message); callback?.(ok()); },
     },
+  });
+
+  // a message being written: no reply form, internet headers and attachments can be added
+  const composeItem = () => ({
+    internetHeaders: { setAsync(headers, cb) { Object.assign(record.headers, headers); cb?.(ok()); } },
+    addFileAttachmentFromBase64Async(base64, name, cb) { record.attachments.push({ name, size: atob(base64).length }); cb?.(ok(`att-${name}`)); },
   });
 
   const documentFile = (type, options, callback) => {
@@ -55,7 +61,11 @@
           saveAsync: (cb) => cb?.(ok()),
         },
       },
-      ui: { displayDialogAsync: (url, options, cb) => cb({ status: "failed", error: { message: "no dialogs in the test host" } }) },
+      ui: {
+        displayDialogAsync: (url, options, cb) => cb({ status: "failed", error: { message: "no dialogs in the test host" } }),
+        // the sign-in page inside the dialog hands its answer to the pane
+        messageParent: (message) => { record.messagedParent = message; },
+      },
     },
   };
 
@@ -78,6 +88,13 @@
       return { load() {}, values, rowIndex: 0, columnIndex: 0 };
     },
     getCell: cell,
+  };
+  // Word: what the pane inserts into the open document
+  window.Word = {
+    run: async (callback) => callback({
+      document: { body: { insertFileFromBase64(base64, location) { record.inserted = { size: atob(base64).length, location }; } } },
+      sync: async () => {},
+    }),
   };
   window.Excel = {
     run: async (callback) => callback({

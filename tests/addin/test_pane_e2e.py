@@ -8,7 +8,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import requests
 
+from tests.documents.conftest import upload
 from tests.files import docx_file, email_file, text_pdf
 from tests.live import screenshot
 from tests.post.conftest import post_simulator  # noqa: F401
@@ -157,3 +159,77 @@ def test_excel_dispatches_a_50_row_sheet_and_writes_each_rows_status_back(page, 
     assert len(statuses) == 50 and set(statuses) <= {"leveret", "til print", "fejlet"}
     assert statuses[:16] == ["leveret"] * 16  # the register's persons have Digital Post
     screenshot(page, "addin-excel-3-statuses-written-back")
+
+
+def test_word_inserts_a_document_from_a_case_template_then_saves_new_versions_of_it(page, live_app, admin, caseworker, new_case):
+    from tests.generation.conftest import upload_template, word_template  # skips without LibreOffice
+
+    template = upload_template(admin, "Kvittering", word_template("Sag {{ sag.nummer }}: {{ sag.titel }}"))
+    assert template.status_code == 201, template.json
+    case = new_case(caseworker, title="Ansøgning om tilskud")
+    open_pane(page, live_app, caseworker, {"host": "Word", "docx": b64(docx_file("Sag og svar")), "pdf": b64(text_pdf("x"))})
+    page.locator("li", has_text=case["number"]).get_by_role("radio").check()
+    page.get_by_role("tab", name="Ny fra skabelon").click()
+    page.get_by_label("Skabelon").select_option(label="Kvittering")
+    page.get_by_role("button", name="Indsæt i dokumentet").click()
+    page.locator("#notice .banner.ok", has_text="indsat").wait_for()
+    inserted = page.evaluate("window.__officeRecord.inserted")
+    assert inserted["location"] == "Replace" and inserted["size"] > 1000
+    screenshot(page, "addin-word-4-from-template")
+
+    (generated,) = caseworker.get("/api/documents", query_string={"scope": "case", "case_id": case["id"]}).json
+    assert generated["status"] == "draft"
+    page.get_by_role("tab", name="Journalisér").click()
+    page.get_by_role("button", name="Gem ny version").click()
+    page.locator("#notice .banner.ok", has_text="Ny version").wait_for()
+    doc = caseworker.get(f"/api/documents/{generated['id']}").json
+    main = next(f for f in doc["files"] if f["role"] == "main")
+    assert len(main["versions"]) == 2
+    screenshot(page, "addin-word-5-new-version")
+
+
+def test_word_archives_the_open_document_as_final(page, live_app, caseworker, new_case):
+    case = new_case(caseworker, title="Notat")
+    open_pane(page, live_app, caseworker, {"host": "Word", "docx": b64(docx_file("Notat om mødet")), "pdf": b64(text_pdf("x"))})
+    page.locator("li", has_text=case["number"]).get_by_role("radio").check()
+    page.get_by_label("Titel").fill("Mødenotat")
+    page.get_by_label("Endeligt").check()
+    page.get_by_role("button", name="Gem på sagen").click()
+    page.locator("#notice .banner.ok", has_text=f"Gemt på sag {case['number']}").wait_for()
+    (doc,) = caseworker.get("/api/documents", query_string={"scope": "case", "case_id": case["id"]}).json
+    assert doc["title"] == "Mødenotat" and doc["status"] == "final"
+    assert page.evaluate("window.__officeRecord.settings")["sagspost.document"]["document_id"] == doc["id"]
+    assert page.evaluate("window.__officeRecord.fileTypes") == ["compressed"]
+
+
+def test_outlook_compose_attaches_a_case_document_and_marks_the_message_for_the_case(page, live_app, caseworker, new_case):
+    case = new_case(caseworker, title="Byggesag")
+    upload(caseworker, files=[("file", "tegning.pdf", text_pdf("Tegning"))], case_id=case["id"], title="Tegning")
+    open_pane(page, live_app, caseworker, {"host": "Outlook", "composing": True})
+    page.locator("li", has_text=case["number"]).get_by_role("radio").check()
+    page.locator("li", has_text="Tegning").get_by_role("button", name="Vedhæft").click()
+    page.locator("#notice .banner.ok", has_text="tegning.pdf er vedhæftet").wait_for()
+    page.get_by_role("button", name="Journalisér, når e-mailen er sendt").click()
+    page.locator("#notice .banner.ok", has_text=case["number"]).wait_for()
+    record = page.evaluate("window.__officeRecord")
+    assert record["attachments"][0]["name"] == "tegning.pdf" and record["attachments"][0]["size"] > 100
+    assert record["headers"] == {"X-Sagspost-Case": case["id"]}
+    screenshot(page, "addin-outlook-4-compose")
+
+
+def test_the_sign_in_dialog_hands_the_pane_a_working_token(page, live_app, make_user):
+    make_user("bo", password="correct horse battery")
+    page.add_init_script(f"window.__officeSetup = {json.dumps({'host': 'Outlook', 'composing': True})};")
+    page.add_init_script(FAKE_OFFICE)
+    page.goto(live_app.url + "/addin/signin.html")
+    page.get_by_label("Brugernavn").fill("bo")
+    page.get_by_label("Adgangskode").fill("wrong password")
+    page.get_by_role("button", name="Log ind").click()
+    page.get_by_role("alert").filter(has_text="Forkert brugernavn eller adgangskode").wait_for()
+    page.get_by_label("Adgangskode").fill("correct horse battery")
+    page.get_by_role("button", name="Log ind").click()
+    page.wait_for_function("window.__officeRecord.messagedParent")
+    session = json.loads(page.evaluate("window.__officeRecord.messagedParent"))
+    me = requests.get(live_app.url + "/api/auth/me", headers={"Authorization": f"Bearer {session['token']}"}, timeout=10)
+    assert me.json()["user"]["username"] == "bo"
+    screenshot(page, "addin-signin-dialog")
