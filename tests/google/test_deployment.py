@@ -59,3 +59,9 @@ def test_every_url_in_the_deployment_is_an_endpoint_that_demands_googles_signatu
 def test_a_plain_http_base_url_is_refused():
     with pytest.raises(Invalid):
         deployment.render("http://sagspost.example.dk")
+
+
+def test_the_add_on_and_sign_in_endpoints_are_in_the_openapi_document(app):
+    paths = app.test_client().get("/api/openapi.json").json["paths"]
+    assert "post" in paths["/api/google/addon/{name}"]
+    assert "get" in paths["/api/auth/google/login"] and "get" in paths["/api/auth/google/callback"]
