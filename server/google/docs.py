@@ -199,7 +199,7 @@ def status_card(call: Call, dispatch_id: uuid.UUID) -> dict:
             cards.fact("Titel", dispatch.title, f"Status: {_named(view['status'])}"),
             *[cards.fact(KIND_NAMES[r["kind"].value], r["recipient"]["name"], _named(r["status"])) for r in rows],
             cards.buttons(cards.button("Opdatér status", call.url("docs-status"), dispatch_id=str(dispatch.id))),
-        ), subtitle=dispatch.send_at.strftime("Sendes %d-%m-%Y %H:%M") if dispatch.send_at else None,
+        ), subtitle=f"Sendes {call.event.shown_time(dispatch.send_at)}" if dispatch.send_at else None,
     )
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from server.errors import Invalid
+
+DEFAULT_ZONE = "Europe/Copenhagen"
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,14 @@ class Event:
 
     def ids(self, name: str) -> list[uuid.UUID]:
         return [_id(value, None) for value in self.values(name)]
+
+    def shown_time(self, moment: datetime) -> str:
+        """A time as the user reads it, in the time zone their Google client reports."""
+        try:
+            zone = ZoneInfo((self._common.get("timeZone") or {}).get("id") or DEFAULT_ZONE)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo(DEFAULT_ZONE)
+        return moment.astimezone(zone).strftime("%d-%m-%Y %H:%M")
 
     def moment(self, name: str) -> datetime | None:
         """A date-time picker's value, as an aware UTC time."""

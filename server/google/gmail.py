@@ -65,7 +65,7 @@ def _suggested(suggestion: dict) -> dict:
 def _already_archived(call: Call, message_id: str | None) -> list[dict]:
     places = addins.archived_locations(call.session, call.actor, message_id) if message_id else []
     return [cards.fact("Allerede arkiveret", f"{p['case_number']} {p['case_title']}",
-                       p["archived_at"].strftime("%d-%m-%Y %H:%M")) for p in places]
+                       call.event.shown_time(p["archived_at"])) for p in places]
 
 
 def archive(call: Call) -> dict:

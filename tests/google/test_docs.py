@@ -1,5 +1,6 @@
 """Docs: the open document is archived on a case (PDF and .docx from Drive) and sent as Digital Post."""
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -109,6 +110,9 @@ def test_a_deferred_letter_waits(addon, linked, new_case, open_doc, sender, post
     sent = addon.post("docs-send", addon.event("docs-send", host="DOCS", form=form, params=params, **open_doc))
     validate_response(sent.json)
     assert "planlagt" in texts(sent.json) and post_simulator.deliveries()["total"] == 0
+    # shown in the user's time zone (the event says Europe/Copenhagen)
+    local = later.astimezone(ZoneInfo("Europe/Copenhagen")).strftime("%d-%m-%Y %H:%M")
+    assert _card(sent.json)["header"]["subtitle"] == f"Sendes {local}"
 
 
 def test_sending_without_recipients_is_refused_with_a_reason(addon, linked, new_case, open_doc, sender, post_simulator):  # noqa: F811
