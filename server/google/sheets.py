@@ -115,7 +115,7 @@ def check(call: Call) -> dict:
     params = {"spreadsheet_id": spreadsheet_id, "sheet": data.title, "merge_id": str(merge.id)}
     if merge.problems:
         return cards.push(_problems_card(merge.problems), f"{len(merge.problems)} fejl; rækkerne er markeret i arket.")
-    return cards.push(_ready_card(call, merge, params), "Alle rækker er i orden.")
+    return cards.push(_ready_card(call, merge, data.header_row + 1, params), "Alle rækker er i orden.")
 
 
 def _problems_card(problems: list[dict]) -> dict:
@@ -127,12 +127,15 @@ def _problems_card(problems: list[dict]) -> dict:
         cards.text(f"… og {more} fejl mere.") if more > 0 else None))
 
 
-def _ready_card(call: Call, merge, params: dict) -> dict:
+def _ready_card(call: Call, merge, first_row: int, params: dict) -> dict:
     senders = identities.list_identities(call.session)
+    # the browser opens the preview with the user's Sagspost sign-in (the merge is theirs alone)
+    preview = call.web_url(f"/api/merges/{merge.id}/rows/{first_row}/preview")
     return cards.card(
         "Klar til afsendelse",
         cards.section(
             cards.fact("Breve", str(merge.row_count), "Brevene dannes nu; send, når de er klar."),
+            cards.buttons(cards.link_button(f"Se brevet til række {first_row}", preview)),
             cards.text_input("title", "Titel i Digital Post", "Brev"),
             cards.choice("sender_identity_id", "Afsender", [(s.name, str(s.id), i == 0) for i, s in enumerate(senders)]),
             cards.date_time("send_at", "Send senere (valgfrit)"),

@@ -89,6 +89,11 @@ def test_a_50_row_sheet_is_checked_sent_and_its_statuses_written_back(
     validate_response(checked.json)
     assert checked.json["renderActions"]["action"]["notification"]["text"] == "Alle rækker er i orden."
     params = _button_params(_pushed(checked.json), "Send")
+    preview = [b for s in _pushed(checked.json)["sections"] for w in s["widgets"]
+               for b in w.get("buttonList", {}).get("buttons", []) if b["text"] == "Se brevet til række 4"]
+    url = preview[0]["onClick"]["openLink"]["url"]
+    assert url == f"https://sagspost.example.dk/api/merges/{params['merge_id']}/rows/4/preview"
+    assert linked.get(url.removeprefix("https://sagspost.example.dk")).data.startswith(b"%PDF")
     assert set(_status_column(google)[3:53]) == {"klargøres"}  # the letters are made after the check
     assert _marked_rows(google) == []
 
