@@ -115,7 +115,8 @@ def check(call: Call) -> dict:
     params = {"spreadsheet_id": spreadsheet_id, "sheet": data.title, "merge_id": str(merge.id)}
     if merge.problems:
         return cards.push(_problems_card(merge.problems), f"{len(merge.problems)} fejl; rækkerne er markeret i arket.")
-    return cards.push(_ready_card(call, merge, data.header_row + 1, params), "Alle rækker er i orden.")
+    first = merges.rows(call.session, merge, limit=1)[0].row
+    return cards.push(_ready_card(call, merge, first, params), "Alle rækker er i orden.")
 
 
 def _problems_card(problems: list[dict]) -> dict:
