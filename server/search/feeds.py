@@ -62,6 +62,11 @@ def _local_date(moment) -> date | None:
 # ---------------------------------------------------------------- contacts
 
 
+def index_new_contacts(session: Session, contacts) -> None:
+    """Contacts just created (a dispatch's new recipients): no case shows them yet."""
+    search.index_new(session, [contact_entry(contact) for contact in contacts])
+
+
 def index_contact(session: Session, contact) -> None:
     """After a contact is created or changed. If what a case shows of it as a party changed (name,
     masked CPR, CVR, P-number), the cases it is a party of are indexed again too."""

@@ -102,6 +102,42 @@ class IndexEntry:
 
 def index(session: Session, entry: IndexEntry) -> None:
     """Add or replace the entry (by entity_type and entity_id), keeping the word index in step."""
+    postgres = _is_postgres(session)
+    values = _row(entry, postgres)
+    insert = pg_insert if postgres else sqlite_insert
+    stmt = insert(_E).values(**values)
+    kept = {"entity_type", "entity_id"}
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["entity_type", "entity_id"],
+        set_={k: stmt.excluded[k] for k in values if k not in kept},
+    ).returning(_E.c.id)
+    row_id = session.execute(stmt).scalar_one()
+    if not postgres:
+        session.execute(sql_text(f"DELETE FROM {FTS_TABLE} WHERE rowid = :id"), {"id": row_id})
+        session.execute(sql_text(_FTS_INSERT), _fts_row(row_id, values["title"], values["body"]))
+
+
+_FTS_INSERT = f"INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (:id, :title, :body)"
+
+
+def index_new(session: Session, entries: list[IndexEntry]) -> None:
+    """Add entries for things just created (none can be in the index yet), as one statement executed
+    for many rows: the thousands of recipients a dispatch may create."""
+    if not entries:
+        return
+    postgres = _is_postgres(session)
+    rows = [_row(entry, postgres=False) for entry in entries]
+    statement = _E.insert()
+    if postgres:  # the weighted tsvector computed in SQL from each row's words, as index() does
+        statement = statement.values(tsv=_tsvector_of(bindparam("title_words"), bindparam("body_words")))
+        for row in rows:
+            row["title_words"], row["body_words"] = _tsvector_words(row["title"], row["body"])
+    added = session.execute(statement.returning(_E.c.id, _E.c.title, _E.c.body), rows).all()
+    if not postgres:
+        session.execute(sql_text(_FTS_INSERT), [_fts_row(r.id, r.title, r.body) for r in added])
+
+
+def _row(entry: IndexEntry, postgres: bool) -> dict:
     if entry.entity_type not in ENTITY_TYPES:
         raise ValueError(f"entity_type must be one of {ENTITY_TYPES}")
     title = _clean(entry.title)[:MAX_TITLE]
@@ -119,23 +155,13 @@ def index(session: Session, entry: IndexEntry) -> None:
         "entry_date": entry.entry_date,
         "updated_at": utcnow(),
     }
-    postgres = _is_postgres(session)
     if postgres:
         values["tsv"] = _tsvector(title, body)
-    insert = pg_insert if postgres else sqlite_insert
-    stmt = insert(_E).values(**values)
-    kept = {"entity_type", "entity_id"}
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["entity_type", "entity_id"],
-        set_={k: stmt.excluded[k] for k in values if k not in kept},
-    ).returning(_E.c.id)
-    row_id = session.execute(stmt).scalar_one()
-    if not postgres:
-        session.execute(sql_text(f"DELETE FROM {FTS_TABLE} WHERE rowid = :id"), {"id": row_id})
-        session.execute(
-            sql_text(f"INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (:id, :title, :body)"),
-            {"id": row_id, "title": text.stemmed_text(title), "body": text.stemmed_text(body)},
-        )
+    return values
+
+
+def _fts_row(row_id: int, title: str, body: str) -> dict:
+    return {"id": row_id, "title": text.stemmed_text(title), "body": text.stemmed_text(body)}
 
 
 def remove(session: Session, entity_type: str, entity_id: uuid.UUID) -> None:
@@ -157,12 +183,21 @@ def _clean(value: str | None) -> str:
 
 
 def _tsvector(title: str, body: str):
-    def weighted(words: str, weight: str):
-        return func.setweight(func.to_tsvector(_DANISH, words), literal_column(f"'{weight}'::\"char\""))
+    title_words, body_words = _tsvector_words(title, body)
+    return _tsvector_of(title_words, body_words)
 
+
+def _tsvector_words(title: str, body: str) -> tuple[str, str]:
     title_words = text.words(title)
     body_words = text.fit_tsvector(text.words(body), budget=text.TSVECTOR_BUDGET - len(" ".join(title_words)) * 3)
-    return weighted(" ".join(title_words), "A").op("||")(weighted(" ".join(body_words), "B"))
+    return " ".join(title_words), " ".join(body_words)
+
+
+def _tsvector_of(title_words, body_words):
+    def weighted(words, weight: str):
+        return func.setweight(func.to_tsvector(_DANISH, words), literal_column(f"'{weight}'::\"char\""))
+
+    return weighted(title_words, "A").op("||")(weighted(body_words, "B"))
 
 
 def _is_postgres(session: Session) -> bool:
