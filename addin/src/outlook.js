@@ -56,11 +56,12 @@ export async function readPane(root, api, config) {
   const info = messageInfo(item);
   const headers = supports("1.8") ? await officeAsync(item, "getAllInternetHeadersAsync").catch(() => "") : "";
   const marked = markedCaseId(headers);
-  const [locations, suggestions, types] = await Promise.all([
+  const [locations, suggested, types] = await Promise.all([
     info.messageId ? api.get("/api/addin/archived", { message_id: info.messageId }) : [],
     api.get("/api/addin/suggestions", { sender: info.from?.address, conversation_id: info.conversationId, message_id: info.messageId }),
     documentTypes(api),
   ]);
+  const suggestions = await withMarkedCase(api, suggested, marked);
   let chosen = null;
   let archivedAt = locations;
   const status = h("div.archived-status");
@@ -111,6 +112,15 @@ export async function readPane(root, api, config) {
     showStatus();
   }));
   root.replaceChildren(form);
+}
+
+/** The suggestions with the case the message was marked for when written, first. */
+export async function withMarkedCase(api, suggestions, caseId) {
+  if (!caseId) return suggestions;
+  const others = suggestions.filter((s) => s.case.id !== caseId);
+  const known = suggestions.find((s) => s.case.id === caseId);
+  const marked = known ? known.case : await api.get(`/api/cases/${caseId}`).catch(() => null);
+  return marked ? [{ case: marked, reasons: ["marked", ...(known?.reasons || [])] }, ...others] : suggestions;
 }
 
 function markMessage(item, message) {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { OfficeMockObject } from "office-addin-mock";
 
-import { markedCaseId, messageInfo, messageSource, where } from "../src/outlook.js";
+import { markedCaseId, messageInfo, messageSource, where, withMarkedCase } from "../src/outlook.js";
 
 const ITEM = {
   subject: "Ansøgning om tilskud",
@@ -55,4 +55,14 @@ test("with Mailbox 1.14 the whole message is sent as an .eml file", async () => 
 test("without Mailbox 1.14 and without Microsoft sign-in the pane says what is missing", async () => {
   globalThis.Office = officeWith(false, ITEM);
   await assert.rejects(messageSource(ITEM, { entra_client_id: null }), /getAsFileAsync \(Mailbox 1.14\)/);
+});
+
+test("a message marked for a case when written suggests that case first, fetched if not among the suggestions", async () => {
+  const suggestions = [{ case: { id: "c2", number: "2026-000002" }, reasons: ["recent"] }];
+  const api = { get: async (path) => { assert.equal(path, "/api/cases/c1"); return { id: "c1", number: "2026-000001" }; } };
+  const result = await withMarkedCase(api, suggestions, "c1");
+  assert.deepEqual(result.map((s) => [s.case.id, s.reasons]), [["c1", ["marked"]], ["c2", ["recent"]]]);
+  const again = await withMarkedCase(api, [...suggestions, { case: { id: "c1" }, reasons: ["recent"] }], "c1");
+  assert.deepEqual(again.map((s) => [s.case.id, s.reasons]), [["c1", ["marked", "recent"]], ["c2", ["recent"]]]);
+  assert.equal(await withMarkedCase(api, suggestions, null), suggestions);
 });

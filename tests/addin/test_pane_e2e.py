@@ -145,7 +145,10 @@ def test_excel_dispatches_a_50_row_sheet_and_writes_each_rows_status_back(page, 
     send = page.get_by_role("button", name="Send 50 breve")
     send.wait_for(timeout=120_000)  # every letter is made (LibreOffice) before it can be sent
     assert page.evaluate("window.__fills") == {}
-    screenshot(page, "addin-excel-2-ready")
+    page.locator("select[name=preview_row]").select_option("18")
+    page.get_by_role("button", name="Forhåndsvis række").click()
+    page.locator("iframe.preview").wait_for()
+    screenshot(page, "addin-excel-2-ready-with-preview")
     send.click()
     page.get_by_text("Afsendelsen er oprettet.").wait_for(timeout=60_000)
     done = page.locator("#notice .banner.ok", has_text="Færdig")
