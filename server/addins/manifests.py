@@ -21,7 +21,7 @@ VERSION = "1.0.0"
 # the files `sagspost manifest` writes and /manifest/<name> serves
 OUTLOOK_XML = "outlook.xml"
 OFFICE_XML = "office.xml"
-UNIFIED_ZIP = "sagspost-outlook-unified.zip"
+UNIFIED_ZIP = "sagspost-unified.zip"
 UNIFIED_JSON = "manifest.json"
 UNIFIED_ICONS = ("outline-32.png", "icon-192.png")
 

@@ -41,7 +41,7 @@ def rendered(tmp_path_factory) -> Path:
 
 def test_the_command_writes_every_manifest_and_they_validate_against_microsofts_schemas(rendered):
     files = sorted(p.name for p in rendered.iterdir() if p.is_file())
-    assert files == ["manifest.json", "office.xml", "outlook.xml", "sagspost-outlook-unified.zip"]
+    assert files == ["manifest.json", "office.xml", "outlook.xml", "sagspost-unified.zip"]
     result = validate(rendered / "outlook.xml", rendered / "office.xml", rendered / "manifest.json")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("OK") == 3
@@ -68,12 +68,15 @@ def test_word_and_excel_share_one_manifest_with_its_own_id(rendered):
     assert office.xpath("string(//o:Id)", namespaces=ns) != outlook.xpath("string(//o:Id)", namespaces=ns)
 
 
-def test_the_unified_package_holds_the_manifest_and_its_icons(rendered):
-    with zipfile.ZipFile(rendered / "sagspost-outlook-unified.zip") as package:
+def test_the_unified_package_holds_one_manifest_for_all_three_hosts_and_its_icons(rendered):
+    with zipfile.ZipFile(rendered / "sagspost-unified.zip") as package:
         assert sorted(package.namelist()) == ["icon-192.png", "manifest.json", "outline-32.png"]
         manifest = json.loads(package.read("manifest.json"))
         assert package.read("icon-192.png")[16:24] == (192).to_bytes(4, "big") * 2  # PNG width and height
-    assert manifest["extensions"][0]["runtimes"][0]["code"]["page"] == BASE + "/addin/taskpane.html"
+    (extension,) = manifest["extensions"]
+    assert extension["requirements"]["scopes"] == ["mail", "document", "workbook"]
+    assert {r["code"]["page"] for r in extension["runtimes"]} == {BASE + "/addin/taskpane.html"}
+    assert [r["contexts"] for r in extension["ribbons"]] == [["mailRead", "mailCompose"], ["default"]]
 
 
 def test_an_http_base_url_is_refused_because_office_needs_https(tmp_path):
@@ -88,7 +91,7 @@ def test_the_app_serves_manifests_for_its_own_address_and_the_pane_files(app, tm
     path = tmp_path / "served.xml"
     path.write_bytes(response.data)
     assert validate(path).returncode == 0
-    package = client.get("/manifest/sagspost-outlook-unified.zip", base_url="https://sagspost.test")
+    package = client.get("/manifest/sagspost-unified.zip", base_url="https://sagspost.test")
     assert zipfile.ZipFile(io.BytesIO(package.data)).namelist()
     assert client.get("/manifest/other.xml").status_code == 404
     assert client.get("/addin/taskpane.html").status_code == 200
