@@ -135,6 +135,13 @@ def case_status(case_id: uuid.UUID):
     return redirect(url_for("web.case_page", case_id=case_id))
 
 
+@bp.post("/cases/<uuid:case_id>/delete")
+def case_delete(case_id: uuid.UUID):
+    case = cases.delete_case(get_session(), actor(), case_id)
+    flash(_("Sagen %(number)s er lagt i papirkurven.", number=case.number), "info")
+    return redirect(url_for("web.case_list"))
+
+
 @bp.post("/cases/<uuid:case_id>/take")
 def case_take(case_id: uuid.UUID):
     me = actor()

@@ -13,6 +13,7 @@ from server.cases import services as cases
 from server.cases.access import Level
 from server.db import get_session
 from server.documents import services as documents
+from server.documents import trash
 from server.documents.models import DocumentStatus, FileRole
 from server.errors import Invalid
 from server.generation import services as generation
@@ -117,6 +118,25 @@ def document_version(document_id: uuid.UUID, file_id: uuid.UUID):
         raise Invalid.field("file", "Choose a file.")
     documents.add_version(get_session(), actor(), document_id, file_id, _stored(upload), request.form.get("comment", ""))
     return redirect(url_for("web.document_page", document_id=document_id))
+
+
+@bp.post("/documents/<uuid:document_id>/files")
+def document_attach(document_id: uuid.UUID):
+    """A bilag (or the main file, when the document has none)."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise Invalid.field("file", "Choose a file.")
+    documents.add_attachment(get_session(), actor(), document_id, _stored(upload))
+    return redirect(url_for("web.document_page", document_id=document_id))
+
+
+@bp.post("/documents/<uuid:document_id>/delete")
+def document_delete(document_id: uuid.UUID):
+    session, me = get_session(), actor()
+    doc = documents.require_document(session, me, document_id)
+    trash.delete_document(session, me, document_id)
+    flash(_("Dokumentet er lagt i papirkurven."), "info")
+    return redirect(url_for("web.case_page", case_id=doc.case_id) if doc.case_id else url_for("web.document_list"))
 
 
 @bp.post("/documents/<uuid:document_id>/move")

@@ -157,3 +157,25 @@ def test_search_results_escape_what_users_wrote(sara_web, template):
     results = sara_web.get("/search?q=befordring").text
     assert "<mark>befordring</mark>" in results.lower()
     assert "<img src=x" not in results and "&lt;img src=x" in results
+
+
+def test_a_draft_gets_a_bilag_then_goes_to_the_trash_and_comes_back(sara_web, sara, template):
+    case_id = case_id_from(sara_web.post("/cases/new", data={"template_id": template["id"], "title": "Bilagssag"}).location)
+    doc = upload_to_case(sara, case_id, "brev.pdf", text_pdf("Brev"))
+    sara_web.post(f"/documents/{doc['id']}/files", data={"file": (_stream(text_pdf("Bilag")), "bilag.pdf")},
+                  content_type="multipart/form-data")
+    assert [f["role"] for f in sara.get(f"/api/documents/{doc['id']}").json["files"]] == ["main", "attachment"]
+    assert sara_web.post(f"/documents/{doc['id']}/delete").location == f"/cases/{case_id}"
+    assert "brev.pdf" not in sara_web.get(f"/cases/{case_id}").text
+    assert "brev.pdf" in sara_web.get("/admin/trash").text
+    sara_web.post(f"/admin/trash/documents/{doc['id']}/restore")
+    assert "brev.pdf" in sara_web.get(f"/cases/{case_id}").text
+
+
+def test_only_holders_of_cases_delete_see_the_delete_button(sara_web, boss_web, template):
+    case_id = case_id_from(boss_web.post("/cases/new", data={"template_id": template["id"], "title": "Slettes"}).location)
+    assert "Læg sagen i papirkurven" in boss_web.get(f"/cases/{case_id}").text
+    mine = case_id_from(sara_web.post("/cases/new", data={"template_id": template["id"], "title": "Min"}).location)
+    assert "Læg sagen i papirkurven" not in sara_web.get(f"/cases/{mine}").text
+    boss_web.post(f"/cases/{case_id}/delete")
+    assert boss_web.get(f"/cases/{case_id}").status_code == 404
