@@ -145,6 +145,7 @@ function mergeActions(api, created, rows, { sheet, statusColumn, merge, title, s
   const send = h("button.primary", { type: "button" }, t("dispatch", { count: rows.length }));
   send.addEventListener("click", () => busy(send, t("sending"), async (progress) => {
     await api.post(`/api/merges/${created.id}/dispatch`, { title: title.value || sheet.name, sender_identity_id: sender.value });
+    send.hidden = true; // a merge is sent once
     notice("ok", t("dispatched"));
     const final = await followMerge(api, created.id, (current) => {
       const done = current.filter((r) => FINAL_ROW.has(r.status)).length;
