@@ -75,7 +75,7 @@ def merge_rows(merge_id: uuid.UUID):
     """The rows' table alone, swapped in every few seconds while letters are made or on their way."""
     session, me = get_session(), actor()
     found = merges.get_merge(session, me, merge_id)
-    return render_template("post/_merge_rows.html", merge=found, **_rows(session, me, found))
+    return render_template("post/_merge_rows_fragment.html", merge=found, **_rows(session, me, found))
 
 
 def _rows(session, me, found) -> dict:

@@ -60,7 +60,7 @@ def dispatch_letters(dispatch_id: uuid.UUID):
     """The letters' table alone: the dispatch page swaps it in every few seconds until all are done."""
     session, me = get_session(), actor()
     dispatch = dispatches.get_dispatch(session, me, dispatch_id)
-    return render_template("post/_letters.html", dispatch=post_views.dispatch_view(session, dispatch),
+    return render_template("post/_letters_fragment.html", dispatch=post_views.dispatch_view(session, dispatch),
                            **_letters(session, me, dispatch))
 
 

@@ -108,6 +108,7 @@ def test_send_a_letter_and_see_it_delivered_live(page, live_app, sara, boss, pos
     # the receipt arrives while the page is open: the letters' table updates by itself (htmx)
     assert sara.post("/api/post/poll").status_code == 202
     page.locator("#letters .letter-status", has_text="Leveret").wait_for(timeout=10_000)
+    assert "Leveret 1" in page.locator("#letters-summary").inner_text()  # the live region screen readers hear
     screenshot(page, "journey-2-delivered")
     page.get_by_role("link", name="Vis brevet til Mette Fiktivsen").click()
     assert page.get_by_role("img", name="Side 1 af svar.pdf").evaluate(LOADED_WIDTH) > 100
