@@ -11,7 +11,7 @@ from server.admin.models import DocumentType, NoteCategory, PartyRole
 from server.auth import services as auth
 from server.cases import journal, services as cases, templates, views
 from server.cases.access import Level
-from server.cases.models import AccessLevel, CaseStatus
+from server.cases.models import AccessLevel, CaseAccess, CaseStatus
 from server.contacts import services as contacts
 from server.contacts.models import ContactKind
 from server.db import get_session
@@ -36,13 +36,14 @@ def case_list():
         scope=args.get("scope", "mine"),
         status=CaseStatus(status) if status in {s.value for s in CaseStatus} else None,
         template_id=an_id(args.get("template_id"), "template_id"),
+        journal_key_id=an_id(args.get("journal_key_id"), "journal_key_id"),
         q=args.get("q") or None,
     )
     pager = Pager.from_request()
-    rows, total = cases.list_cases(session, me, flt, sort=args.get("sort", "-updated_at"), offset=pager.offset,
-                                   limit=pager.size)
-    return render_template("cases/list.html", cases=rows, pager=pager.counted(total), flt=flt,
-                           templates=templates.list_templates(session), statuses=list(CaseStatus))
+    sort = args.get("sort") or "-updated_at"
+    rows, total = cases.list_cases(session, me, flt, sort=sort, offset=pager.offset, limit=pager.size)
+    return render_template("cases/list.html", cases=rows, pager=pager.counted(total), flt=flt, sort=sort,
+                           templates=templates.list_templates(session), statuses=list(CaseStatus), keys=leaf_keys(session))
 
 
 def leaf_keys(session) -> list[dict]:
@@ -85,7 +86,8 @@ def case_new():
 def _case_context(session, me, case_id: uuid.UUID, tab: str) -> dict:
     case = cases.require_case(session, me, case_id)
     detail = views.case_detail(session, me, case)
-    return {"case": detail, "tab": tab, "may_write": cases.my_level(session, me, case) >= Level.WRITE}
+    return {"case": detail, "tab": tab, "may_write": cases.my_level(session, me, case) >= Level.WRITE,
+            "accesses": list(CaseAccess)}
 
 
 @bp.get("/cases/<uuid:case_id>")
@@ -127,6 +129,17 @@ def case_upload(case_id: uuid.UUID):
                                   document_type_id=type_id)
     flash(_("%(n)d dokument(er) er lagt på sagen.", n=len(uploads)), "info")
     return redirect(url_for("web.case_page", case_id=case_id, folder=folder_id or None))
+
+
+@bp.post("/cases/<uuid:case_id>/edit")
+def case_edit(case_id: uuid.UUID):
+    form = request.form
+    changes = {"title": form.get("title", ""), "description": form.get("description", ""),
+               "tags": [t for t in form.get("tags", "").split(",") if t.strip()]}
+    if "access" in form:  # only shown to the owner
+        changes["access"] = CaseAccess(form["access"])
+    cases.update_case(get_session(), actor(), case_id, changes)
+    return redirect(url_for("web.case_page", case_id=case_id))
 
 
 @bp.post("/cases/<uuid:case_id>/status")

@@ -3,18 +3,20 @@ new versions, moving to a case, downloads."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from flask import Response, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
 from server.admin import services as lists
+from server.admin.models import DocumentType
 from server.auth import services as auth
 from server.cases import services as cases
 from server.cases.access import Level
 from server.db import get_session
 from server.documents import services as documents
 from server.documents import trash
-from server.documents.models import DocumentStatus, FileRole
+from server.documents.models import Direction, DocumentStatus, FileRole
 from server.errors import Invalid
 from server.generation import services as generation
 from server.web import preview
@@ -68,6 +70,7 @@ def document_page(document_id: uuid.UUID):
         "documents/page.html", doc=doc, case=case, may_write=may_write, main=main, shown=shown, pages=pages,
         image=bool(shown and shown.mime in preview.SHOWN_AS_IMAGES), targets=targets,
         document_type=lists.document_type(session, doc.document_type_id), names=_names(session, doc),
+        document_types=lists.list_named(session, DocumentType), directions=list(Direction),
     )
 
 
@@ -118,6 +121,25 @@ def document_version(document_id: uuid.UUID, file_id: uuid.UUID):
         raise Invalid.field("file", "Choose a file.")
     documents.add_version(get_session(), actor(), document_id, file_id, _stored(upload), request.form.get("comment", ""))
     return redirect(url_for("web.document_page", document_id=document_id))
+
+
+@bp.post("/documents/<uuid:document_id>/edit")
+def document_edit(document_id: uuid.UUID):
+    form = request.form
+    changes = {"title": form.get("title", ""), "description": form.get("description", ""),
+               "document_type_id": an_id(form.get("document_type_id"), "document_type_id"),
+               "direction": Direction(form.get("direction", "internal"))}
+    if form.get("document_date"):
+        changes["document_date"] = _date(form["document_date"])
+    documents.update_document(get_session(), actor(), document_id, changes)
+    return redirect(url_for("web.document_page", document_id=document_id))
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Invalid.field("document_date", "A date is written YYYY-MM-DD.") from None
 
 
 @bp.post("/documents/<uuid:document_id>/files")

@@ -179,3 +179,26 @@ def test_only_holders_of_cases_delete_see_the_delete_button(sara_web, boss_web, 
     assert "Læg sagen i papirkurven" not in sara_web.get(f"/cases/{mine}").text
     boss_web.post(f"/cases/{case_id}/delete")
     assert boss_web.get(f"/cases/{case_id}").status_code == 404
+
+
+def test_case_and_document_details_are_edited_on_their_pages(sara_web, sara, template):
+    case_id = case_id_from(sara_web.post("/cases/new", data={"template_id": template["id"], "title": "Før"}).location)
+    sara_web.post(f"/cases/{case_id}/edit", data={"title": "Efter", "description": "Ny beskrivelse", "tags": "skole, bus",
+                                                  "access": "public"})
+    case = sara.get(f"/api/cases/{case_id}").json
+    assert (case["title"], case["tags"], case["access"]) == ("Efter", ["bus", "skole"], "public")
+    doc = upload_to_case(sara, case_id, "brev.pdf", text_pdf("Brev"))
+    sara_web.post(f"/documents/{doc['id']}/edit", data={"title": "Svarbrev", "direction": "outgoing",
+                                                        "document_date": "2026-01-15"})
+    changed = sara.get(f"/api/documents/{doc['id']}").json
+    assert (changed["title"], changed["direction"], changed["document_date"]) == ("Svarbrev", "outgoing", "2026-01-15")
+
+
+def test_the_case_list_filters_by_journal_number_and_sorts(sara_web, template, plan):
+    other_key = plan["keys"]["00.01.02"]["id"]
+    sara_web.post("/cases/new", data={"template_id": template["id"], "title": "Bsag"})
+    sara_web.post("/cases/new", data={"template_id": template["id"], "title": "Asag", "journal_key_id": other_key})
+    listed = sara_web.get(f"/cases?scope=mine&journal_key_id={other_key}").text
+    assert "Asag" in listed and "Bsag" not in listed
+    by_title = sara_web.get("/cases?scope=mine&sort=title").text
+    assert by_title.index("Asag") < by_title.index("Bsag")
