@@ -5,6 +5,7 @@ Screenshots of each step are saved under test-artifacts/.
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 
@@ -154,3 +155,23 @@ def test_mail_merge_shows_the_bad_row_then_sends_the_corrected_sheet(page, live_
     screenshot(page, "journey-3-merge-sent")
     assert post_simulator.deliveries()["total"] == 2
     assert console_errors == []
+
+
+def test_statistics_chart_the_letters_per_month_and_paper_letters_wait_to_be_printed(boss, boss_web, post_simulator):  # noqa: F811
+    from tests.documents.conftest import upload
+
+    assert boss.post("/api/case-templates", json={"name": "Standardsag", "access": "group"}).status_code == 201
+    sender = boss.post("/api/post/sender-identities", json={"name": "Testrup Skole", "cvr": "39990059"}).json
+    letter = upload(boss, files=[("file", "brev.pdf", text_pdf("Brev"))]).json
+    post_simulator.set_contacts("EXEMPT", FATHER.replace("-", ""))  # he gets his letter on paper
+    sent = boss.post("/api/dispatches", json={"title": "Svar", "sender_identity_id": sender["id"], "main_document_id": letter["id"],
+                                              "recipients": [{"type": "cpr", "number": ADULT}, {"type": "cpr", "number": FATHER}]})
+    assert sent.status_code == 201, sent.json
+    page = boss_web.get("/post/statistics?by=month").text
+    assert '<svg role="img"' in page and 'class="bar-digital"' in page
+    row = re.search(r'<tr><th scope="row">[^<]+</th><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td></tr>', page)
+    assert row.groups() == ("1", "1", "0", "2")
+    to_print = boss_web.get("/post/to-print").text
+    assert "Vis brevet til Jens Fiktivsen" in to_print and 'href="/post/to-print.pdf"' in to_print
+    combined = boss_web.get("/post/to-print.pdf")
+    assert combined.mimetype == "application/pdf" and combined.data.startswith(b"%PDF")
