@@ -3,8 +3,8 @@ rendered for the public base URL from the template in manifest/google/.
 
 Scopes are the narrowest that work: Gmail's per-message scopes (the open message only), Drive's
 per-file scope (only files the user grants the add-on from Docs, Sheets or Drive) and the user's
-address. `httpOptions.authorizationHeader: NONE`: Google's ID token then comes in the event's
-authorizationEventObject, and the Authorization header stays with Sagspost's own API tokens.
+address. Google signs each call with an ID token of the add-on's service account in the
+Authorization header (httpOptions' default, SYSTEM_ID_TOKEN), which the add-on endpoints verify.
 """
 from __future__ import annotations
 

@@ -24,10 +24,6 @@ class Event:
         return self.raw.get("authorizationEventObject") or {}
 
     @property
-    def system_id_token(self) -> str | None:
-        return self._auth.get("systemIdToken")
-
-    @property
     def user_id_token(self) -> str | None:
         return self._auth.get("userIdToken")
 

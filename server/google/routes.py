@@ -71,7 +71,7 @@ class AddonEndpoint(MethodView):
         settings = current_app.config["SAGSPOST"]
         base_url = (settings.google_addon_base_url or request.host_url).rstrip("/")
         session, parsed = get_session(), Event(event)
-        claims = services.verify_caller(settings, parsed, base_url + request.path)
+        claims = services.verify_caller(settings, parsed, base_url + request.path, _bearer())
         try:
             actor = services.user_of(session, settings, claims)
             call = services.Call(session, actor, parsed, settings, current_app.extensions["sagspost.blobs"],
@@ -82,3 +82,9 @@ class AddonEndpoint(MethodView):
             # the card shows why; nothing of the refused step is kept
             session.rollback()
             return services.problem(exc.message, trigger)
+
+
+def _bearer() -> str | None:
+    """Google's system ID token, sent as the Authorization header (the deployment's default)."""
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header.lower().startswith("bearer ") else None

@@ -141,14 +141,14 @@ def problem(message: str, trigger: bool) -> dict:
 # ---------------------------------------------------------------- who is calling
 
 
-def verify_caller(settings: Settings, event: Event, endpoint_url: str) -> dict:
+def verify_caller(settings: Settings, event: Event, endpoint_url: str, system_token: str | None) -> dict:
     """The claims of the user's identity token, once Google's signature on the call and on the user's
     token hold; Unauthorized (401, nothing done) otherwise.
 
-    The system ID token is read from the event (authorizationEventObject.systemIdToken): the
-    deployment tells Google to send no Authorization header, which the API keeps for its own tokens.
+    Google sends the system ID token as the Authorization header (httpOptions.authorizationHeader
+    SYSTEM_ID_TOKEN, the default); the user's identity token comes in the event.
     """
-    google_tokens.verify_system_token(settings, event.system_id_token, endpoint_url)
+    google_tokens.verify_system_token(settings, system_token, endpoint_url)
     return google_tokens.verify_user_token(settings, event.user_id_token)
 
 

@@ -76,7 +76,16 @@ class Addon:
                 **parts}
 
     def post(self, endpoint: str, event: dict | None = None, **kw):
-        return self.client.post(f"/api/google/addon/{endpoint}", json=event or self.event(endpoint, **kw))
+        body, headers = as_sent_by_google(event or self.event(endpoint, **kw))
+        return self.client.post(f"/api/google/addon/{endpoint}", json=body, headers=headers)
+
+
+def as_sent_by_google(event: dict) -> tuple[dict, dict]:
+    """(body, headers) as Google sends them: the system ID token as the Authorization header (the
+    deployment's default), not in the event. event() keeps it there only so tests can forge it."""
+    tokens = dict(event.get("authorizationEventObject") or {})
+    system = tokens.pop("systemIdToken", None)
+    return {**event, "authorizationEventObject": tokens}, ({"Authorization": f"Bearer {system}"} if system else {})
 
 
 def _input(value) -> dict:

@@ -1,7 +1,7 @@
 """The cards for the less travelled paths validate too, and say what to do."""
 import requests
 
-from tests.google.conftest import texts, validate_response
+from tests.google.conftest import as_sent_by_google, texts, validate_response
 from tests.google.test_gmail import gmail_part, message  # noqa: F401
 
 GOOGLE_DOC = "application/vnd.google-apps.document"
@@ -45,14 +45,16 @@ def test_a_trigger_that_fails_shows_a_card_with_the_reason(addon, linked, messag
 def test_the_gmail_flow_over_real_http(live_app, addon, linked, new_case, message):  # noqa: F811
     """The same calls Google makes, over a real HTTP connection to the served app."""
     case = new_case(linked, title="Elevsag Jens")
-    opened = requests.post(f"{live_app.url}/api/google/addon/gmail", json=addon.event("gmail", **gmail_part()), timeout=30)
+    body, headers = as_sent_by_google(addon.event("gmail", **gmail_part()))
+    opened = requests.post(f"{live_app.url}/api/google/addon/gmail", json=body, headers=headers, timeout=30)
     assert opened.status_code == 200 and opened.headers["Content-Type"] == "application/json"
     validate_response(opened.json())
     event = addon.event("gmail-archive", form={"case_id": case["id"], "attachments": []}, **gmail_part())
-    archived = requests.post(f"{live_app.url}/api/google/addon/gmail-archive", json=event, timeout=30)
+    body, headers = as_sent_by_google(event)
+    archived = requests.post(f"{live_app.url}/api/google/addon/gmail-archive", json=body, headers=headers, timeout=30)
     validate_response(archived.json())
     (doc,) = linked.get(f"/api/documents?scope=case&case_id={case['id']}").json
-    forged = requests.post(f"{live_app.url}/api/google/addon/gmail-archive", json={**event, "authorizationEventObject": {
-        **event["authorizationEventObject"], "systemIdToken": "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl"}}, timeout=30)
+    forged = requests.post(f"{live_app.url}/api/google/addon/gmail-archive", json=body, timeout=30,
+                           headers={"Authorization": "Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl"})
     assert forged.status_code == 401
     assert len(linked.get(f"/api/documents?scope=case&case_id={case['id']}").json) == 1

@@ -45,7 +45,7 @@ def test_the_cli_writes_a_valid_deployment_for_the_base_url(tmp_path):
     addons = deployment["addOns"]
     assert addons["gmail"]["contextualTriggers"][0]["onTriggerFunction"] == f"{BASE}/api/google/addon/gmail"
     assert {"docs", "sheets", "drive"} <= addons.keys()
-    assert addons["httpOptions"]["authorizationHeader"] == "NONE"
+    assert addons["httpOptions"]["authorizationHeader"] == "SYSTEM_ID_TOKEN"
 
 
 def test_every_url_in_the_deployment_is_an_endpoint_that_demands_googles_signature(app, addon):
