@@ -41,7 +41,7 @@ def app_overrides(post_simulator):  # noqa: F811
 def console_errors(page):
     """Script errors and CSP violations the page reports; a journey ends with none."""
     errors = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("console", lambda message: errors.append(message.text + str(message.location)) if message.type == "error" else None)
     page.on("pageerror", lambda error: errors.append(str(error)))
     return errors
 
@@ -80,6 +80,10 @@ def test_create_a_case_drop_a_document_finalise_it_and_find_it(page, live_app, s
     hit.wait_for()
     assert hit.locator("mark").first.inner_text().lower() == "skolepædagog"
     screenshot(page, "journey-1-search")
+    # typing in the page's own box searches as you type: the results change without submitting
+    page.get_by_label("Søg efter").fill("ansættelse")
+    page.locator(".hit", has_text="Ansættelse af Jens Hansen").wait_for()
+    assert "q=ans%C3%A6ttelse" in page.url
     assert console_errors == []
 
 
