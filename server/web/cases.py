@@ -184,7 +184,10 @@ def case_party_add(case_id: uuid.UUID):
 
 
 def _contact_from_form(session, me, form):
-    """The contact with the CPR or CVR number given, or a new contact with the name given."""
+    """The contact chosen, else the one with the CPR or CVR number given, else a new one with the name given."""
+    chosen = an_id(form.get("contact_id"), "contact_id")
+    if chosen is not None:
+        return contacts.get_contact(session, me, chosen)
     kind = ContactKind(form.get("kind", "person"))
     number = (form.get("number") or "").strip()
     field = "cpr" if kind is ContactKind.PERSON else "cvr"

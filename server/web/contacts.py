@@ -24,6 +24,15 @@ def contact_list():
                            pager=pager.counted(total), kinds=list(ContactKind))
 
 
+@bp.get("/contacts/suggest")
+def contact_suggest():
+    """Contacts matching what is typed, as choices for a form (swapped in by htmx)."""
+    session, me = get_session(), actor()
+    q = (request.args.get("q") or "").strip()
+    rows = contacts.list_contacts(session, me, contacts.ContactFilter(q=q), offset=0, limit=8)[0] if len(q) >= 2 else []
+    return render_template("contacts/_choices.html", contacts=[contacts.contact_summary(c, me) for c in rows], q=q)
+
+
 @bp.get("/contacts/<uuid:contact_id>")
 def contact_page(contact_id: uuid.UUID):
     session, me = get_session(), actor()

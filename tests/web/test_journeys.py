@@ -179,3 +179,16 @@ def test_statistics_chart_the_letters_per_month_and_paper_letters_wait_to_be_pri
     assert "Vis brevet til Jens Fiktivsen" in to_print and 'href="/post/to-print.pdf"' in to_print
     combined = boss_web.get("/post/to-print.pdf")
     assert combined.mimetype == "application/pdf" and combined.data.startswith(b"%PDF")
+
+
+def test_a_known_contact_is_found_by_name_and_added_as_party(page, live_app, sara, template, console_errors):
+    sara.post("/api/contacts", json={"kind": "organisation", "name": "Testrup Busselskab"})
+    case = sara.post("/api/cases", json={"template_id": template["id"], "title": "Befordring"}).json
+    sign_in(page, live_app, "sara")
+    page.goto(f"{live_app.url}/cases/{case['id']}/parties")
+    page.get_by_label("Find en kendt kontakt").press_sequentially("busse")
+    page.get_by_label("Testrup Busselskab").check()
+    page.get_by_role("button", name="Tilføj part").click()
+    page.get_by_role("link", name="Testrup Busselskab").wait_for()
+    assert [p["contact"]["name"] for p in sara.get(f"/api/cases/{case['id']}/parties").json] == ["Testrup Busselskab"]
+    assert console_errors == []
