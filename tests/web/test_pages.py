@@ -1,10 +1,11 @@
 """The pages through a test client: signing in, security headers, rights, and the case journey's steps."""
 from __future__ import annotations
 
+import io
 import re
 
 from tests.files import text_pdf
-from tests.web.conftest import PASSWORD, case_id_from, sign_in, upload_to_case
+from tests.web.conftest import PASSWORD, case_id_from, upload_to_case
 
 
 def test_signed_out_visitors_are_sent_to_the_sign_in_page(app):
@@ -69,7 +70,7 @@ def test_create_a_case_upload_finalise_and_find_the_document(sara_web, template,
     assert "Elevsag &lt;Jens&gt;" in page.text and "<Jens>" not in page.text
 
     pdf = text_pdf("Bevilling af befordring til skolen")
-    uploaded = sara_web.post(f"/cases/{case_id}/documents", data={"files": [(_stream(pdf), "bevilling.pdf")]},
+    uploaded = sara_web.post(f"/cases/{case_id}/documents", data={"files": [(io.BytesIO(pdf), "bevilling.pdf")]},
                              content_type="multipart/form-data")
     assert uploaded.status_code == 302
     doc_id = re.search(r'href="/documents/([0-9a-f-]{36})"', sara_web.get(f"/cases/{case_id}").text).group(1)
@@ -93,10 +94,6 @@ def test_a_case_the_user_may_not_read_is_not_found(sara_web, caseworker, new_cas
     assert response.status_code == 404 and "Fortrolig" not in response.text
 
 
-def _stream(content: bytes):
-    import io
-
-    return io.BytesIO(content)
 
 
 def test_a_document_is_generated_on_the_case_from_a_template(sara_web, boss, template):
@@ -162,7 +159,7 @@ def test_search_results_escape_what_users_wrote(sara_web, template):
 def test_a_draft_gets_a_bilag_then_goes_to_the_trash_and_comes_back(sara_web, sara, template):
     case_id = case_id_from(sara_web.post("/cases/new", data={"template_id": template["id"], "title": "Bilagssag"}).location)
     doc = upload_to_case(sara, case_id, "brev.pdf", text_pdf("Brev"))
-    sara_web.post(f"/documents/{doc['id']}/files", data={"file": (_stream(text_pdf("Bilag")), "bilag.pdf")},
+    sara_web.post(f"/documents/{doc['id']}/files", data={"file": (io.BytesIO(text_pdf("Bilag")), "bilag.pdf")},
                   content_type="multipart/form-data")
     assert [f["role"] for f in sara.get(f"/api/documents/{doc['id']}").json["files"]] == ["main", "attachment"]
     assert sara_web.post(f"/documents/{doc['id']}/delete").location == f"/cases/{case_id}"
