@@ -22,9 +22,6 @@ from server.generation import services as generation
 from server.web import preview
 from server.web.blueprint import Pager, actor, an_id, blobs, bp, max_upload_bytes
 
-# Never shown in the page: a browser would run an uploaded page's or SVG's script in our origin.
-_NEVER_INLINE = ("text/html", "image/svg+xml", "application/xhtml+xml", "text/xml", "application/xml")
-
 
 def _stored(upload):
     return documents.store_upload(get_session(), blobs(), documents.Upload(upload.stream, upload.filename or ""),

@@ -12,6 +12,7 @@ from server.errors import Invalid, NotFound
 
 PREVIEW_WIDTH = 900  # pixels: readable in the page, small enough to send quickly
 MAX_PREVIEW_PAGES = 20
+# Shown in the page as they are: raster images only (an SVG or a page could run script in our origin).
 SHOWN_AS_IMAGES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
 

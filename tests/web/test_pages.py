@@ -199,3 +199,14 @@ def test_the_case_list_filters_by_journal_number_and_sorts(sara_web, template, p
     assert "Asag" in listed and "Bsag" not in listed
     by_title = sara_web.get("/cases?scope=mine&sort=title").text
     assert by_title.index("Asag") < by_title.index("Bsag")
+
+
+def test_an_uploaded_page_is_never_shown_in_our_origin(sara_web, sara, template):
+    case_id = case_id_from(sara_web.post("/cases/new", data={"template_id": template["id"], "title": "Farlig"}).location)
+    doc = upload_to_case(sara, case_id, "side.html", b"<html><script>alert(1)</script></html>")
+    page = sara_web.get(f"/documents/{doc['id']}").text
+    assert "<script>alert" not in page
+    file_id = doc["files"][0]["id"]
+    download = sara_web.get(f"/documents/{doc['id']}/files/{file_id}/download?inline=1")
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    assert download.headers["Content-Security-Policy"].startswith("sandbox")
