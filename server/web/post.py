@@ -18,6 +18,7 @@ from server.documents import services as documents
 from server.errors import Invalid
 from server.jobs import services as jobs
 from server.generation import services as generation
+from server.generation import templates as doc_templates
 from server.post import checks, dispatches, identities, stats
 from server.post import views as post_views
 from server.post.models import DispatchStatus
@@ -139,8 +140,9 @@ def post_send():
     case = cases.require_case(session, me, case_id) if case_id else None
     scope = documents.DocumentFilter(scope="case", case_id=case_id) if case else documents.DocumentFilter(scope="mine")
     docs, _total = documents.list_documents(session, me, scope, offset=0, limit=200)
+    offered = doc_templates.list_templates(session, case_template_id=case.template_id, for_merge=False) if case else []
     return render_template(
-        "post/send.html", case=case, documents=docs,
+        "post/send.html", case=case, documents=docs, letter_templates=offered,
         parties=cases.list_parties(session, me, case_id) if case else [],
         identities=[i for i in identities.list_identities(session) if i.active],
         my_cases=cases.list_cases(session, me, cases.CaseFilter(scope="mine"), offset=0, limit=200)[0],
@@ -162,8 +164,12 @@ def _letter_documents(session, me, form) -> tuple[uuid.UUID, list[uuid.UUID]]:
     case_id = an_id(form.get("case_id"), "case_id")
     main_id = an_id(form.get("main_document_id"), "main_document_id")
     upload = request.files.get("letter")
+    template_id = an_id(form.get("letter_template_id"), "letter_template_id")
     if upload is not None and upload.filename:
         main_id = _upload_as_document(session, me, upload, case_id)
+    elif template_id is not None and case_id is not None:
+        # written from a template with the case's fields; kept on the case as the draft it was sent from
+        main_id = generation.generate_on_case(session, me, blobs(), case_id, template_id, title=form.get("title") or None).id
     if main_id is None:
         raise Invalid.field("main_document_id", "Choose the letter, or upload it.")
     attachment_ids = ids(form.getlist("attachment_document_ids"), "attachment_document_ids")

@@ -192,3 +192,20 @@ def test_a_known_contact_is_found_by_name_and_added_as_party(page, live_app, sar
     page.get_by_role("link", name="Testrup Busselskab").wait_for()
     assert [p["contact"]["name"] for p in sara.get(f"/api/cases/{case['id']}/parties").json] == ["Testrup Busselskab"]
     assert console_errors == []
+
+
+def test_a_letter_written_from_a_template_is_previewed_with_the_case_filled_in(boss, boss_web, template, post_simulator):  # noqa: F811
+    from tests.generation.conftest import upload_template, word_template
+
+    assert boss.post("/api/post/sender-identities", json={"name": "Testrup Skole", "cvr": "39990059"}).status_code == 201
+    made = upload_template(boss, "Svarbrev", word_template("Vedrørende sag {{ sag.nummer }}: {{ sag.titel }}"))
+    assert made.status_code == 201, made.json
+    case = boss.post("/api/cases", json={"template_id": template["id"], "title": "Befordring til skole"}).json
+    form = boss_web.get(f"/post/send?case_id={case['id']}").text
+    assert "Svarbrev" in form
+    sender = boss.get("/api/post/sender-identities").json[0]["id"]
+    shown = boss_web.post("/post/send", data={"case_id": case["id"], "title": "Svar", "sender_identity_id": sender,
+                                              "letter_template_id": made.json["id"], "numbers": ADULT, "action": "preview"})
+    assert shown.status_code == 200 and "Mette Fiktivsen" in shown.text and shown.text.count("data:image/png") == 1
+    drafts = boss.get(f"/api/documents?scope=case&case_id={case['id']}").json
+    assert [d["title"] for d in drafts] == ["Svar"]
