@@ -175,11 +175,33 @@ def _new_version(session: Session, actor: Principal, file: DocumentFile, stored:
     )
     file.versions.append(version)
     session.flush()
-    if extraction.is_supported(stored.mime):
-        jobs.enqueue(session, "documents.extract", {"version_id": str(version.id)})
-    else:
+    if not extraction.is_supported(stored.mime):
         version.text_status = TextStatus.UNSUPPORTED
+    elif not _text_from_same_content(session, version):
+        jobs.enqueue(session, "documents.extract", {"version_id": str(version.id)})
     return version
+
+
+def _index_if_text_known(session: Session, doc: Document, versions: list[FileVersion]) -> None:
+    """A version whose text was taken from the same content gets no extraction job, which would have
+    indexed the document afterwards: index it now."""
+    if any(v.text_status is not TextStatus.PENDING for v in versions):
+        indexing.index_document(session, doc)
+
+
+def _text_from_same_content(session: Session, version: FileVersion) -> bool:
+    """Take the text already extracted from the same bytes (a letter archived for each of its 10,000
+    recipients is read once, not 10,000 times); False when there is none yet."""
+    done = session.execute(
+        select(FileVersion.text_status, FileVersion.text_reason, FileVersion.text)
+        .where(FileVersion.sha256 == version.sha256, FileVersion.id != version.id,
+               FileVersion.text_status.in_([TextStatus.OK, TextStatus.EMPTY, TextStatus.FAILED]))
+        .limit(1)
+    ).first()
+    if done is None:
+        return False
+    version.text_status, version.text_reason, version.text = done
+    return True
 
 
 def attach_original(session: Session, actor: Principal, doc: Document, stored: StoredFile) -> DocumentFile:
@@ -322,6 +344,7 @@ def add_version(
     file = _file(doc, file_id)
     version = _new_version(session, actor, file, stored, comment)
     doc.updated_at = utcnow()
+    _index_if_text_known(session, doc, [version])
     _audit(session, actor, doc, "document.version_added", f"Ny version {version.number} af \"{file.name}\"",
            after={"file": file.name, "version": version.number, "sha256": stored.sha256})
     return version
@@ -333,6 +356,7 @@ def add_attachment(session: Session, actor: Principal, document_id: uuid.UUID, s
     role = FileRole.MAIN if not any(f.role == FileRole.MAIN for f in doc.files) else FileRole.ATTACHMENT
     file = _add_file(session, actor, doc, role, stored)
     doc.updated_at = utcnow()
+    _index_if_text_known(session, doc, file.versions)
     _audit(session, actor, doc, "document.file_added", f"Tilføjede {'bilag' if role == FileRole.ATTACHMENT else 'hoveddokument'} \"{file.name}\"",
            after={"file": file.name, "role": role})
     return file

@@ -437,11 +437,26 @@ def letter_statuses(session: Session, letter_ids: list[uuid.UUID]) -> dict[uuid.
 
 def letter_files(session: Session, letter: Letter) -> list[PostFile]:
     """The files the recipient gets, main document first: the letter's own main or the common one."""
+    return files_of_letters(session, letter.dispatch_id, [letter])[letter.id]
+
+
+def files_of_letters(session: Session, dispatch_id: uuid.UUID, letters: list[Letter]) -> dict[uuid.UUID, list[PostFile]]:
+    """letter_files for many letters of one dispatch, in one query."""
+    owners = {letter.id: letter.copy_of_id or letter.id for letter in letters}
     rows = list(session.scalars(
-        select(PostFile).where(PostFile.dispatch_id == letter.dispatch_id,
-                               (PostFile.letter_id.is_(None)) | (PostFile.letter_id == (letter.copy_of_id or letter.id)))
+        select(PostFile).where(PostFile.dispatch_id == dispatch_id,
+                               PostFile.letter_id.is_(None) | PostFile.letter_id.in_(set(owners.values())))
         .order_by(PostFile.letter_id.is_not(None), PostFile.position)
     ))
+    common = [f for f in rows if f.letter_id is None]
+    own: dict[uuid.UUID, list[PostFile]] = {}
+    for f in rows:
+        if f.letter_id is not None:
+            own.setdefault(f.letter_id, []).append(f)
+    return {letter_id: _chosen_files(common + own.get(owner, [])) for letter_id, owner in owners.items()}
+
+
+def _chosen_files(rows: list[PostFile]) -> list[PostFile]:
     own_main = [f for f in rows if f.role == "main" and f.letter_id is not None]
     mains = own_main or [f for f in rows if f.role == "main"]
     return mains[:1] + [f for f in rows if f.role == "attachment"]

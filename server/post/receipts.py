@@ -28,6 +28,7 @@ from server.post.providers import DigitalPostProvider, TransientError
 
 log = logging.getLogger("sagspost.post")
 RECEIPT_PAGE = 500
+ARCHIVE_BATCH = 100  # delivered letters filed per archiving job
 MAX_PAGES_PER_POLL = 20
 _RECEIPT_STATUS = {"delivered": (LetterStatus.DELIVERED, Channel.DIGITAL), "printed": (LetterStatus.DELIVERED, Channel.PRINT),
                    "failed": (LetterStatus.FAILED, None)}
@@ -60,6 +61,7 @@ def poll(maker: sessionmaker) -> dict:
 def apply_receipts(maker: sessionmaker, provider: DigitalPostProvider) -> int:
     receipts = provider.fetch_receipts(limit=RECEIPT_PAGE)
     with maker() as session, session.begin():
+        delivered = []
         for receipt in receipts:
             letter = session.scalar(select(Letter).where(Letter.message_uuid == receipt.message_uuid))
             if letter is None:
@@ -70,9 +72,12 @@ def apply_receipts(maker: sessionmaker, provider: DigitalPostProvider) -> int:
                 letter.channel = channel
             if status == LetterStatus.DELIVERED:
                 letter.delivered_at = receipt.at
-                jobs.enqueue(session, "post.archive_letter", {"letter_id": str(letter.id), "receipt": _receipt_json(receipt)})
+                delivered.append({"letter_id": str(letter.id), "receipt": _receipt_json(receipt)})
             else:
                 letter.failed_at = receipt.at
+        for start in range(0, len(delivered), ARCHIVE_BATCH):
+            # one job per batch: a 10,000-letter dispatch must not queue 10,000 jobs ahead of new post
+            jobs.enqueue(session, "post.archive_letters", {"letters": delivered[start : start + ARCHIVE_BATCH]})
     for receipt in receipts:
         provider.acknowledge_receipt(receipt.receipt_id)
     return len(receipts)
@@ -114,7 +119,13 @@ def _file_reply(session: Session, store, letter: Letter, message, summary) -> uu
     return doc.id
 
 
-@jobs.handler("post.archive_letter")
+@jobs.handler("post.archive_letters")
+def archive_letters(session: Session, payload: dict) -> None:
+    """File delivered letters as outgoing documents; a retried job skips those already filed."""
+    for item in payload["letters"]:
+        archive_letter(session, item)
+
+
 def archive_letter(session: Session, payload: dict) -> None:
     """File the delivered letter (its files and the receipt) as an outgoing, final document."""
     letter = session.get(Letter, uuid.UUID(payload["letter_id"]))

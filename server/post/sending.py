@@ -1,7 +1,7 @@
 """Carrying out dispatches exactly once, and applying what the provider reports back.
 
-Each letter is claimed (status sending, with who and when) in its own short transaction, sent
-with its fixed messageUUID, and its outcome recorded in another. A worker killed between sending
+Letters are claimed in batches (status sending, with who and when) in one short transaction, each
+sent with its fixed messageUUID, and the batch's outcomes recorded together in another. A worker killed between sending
 and recording leaves the letter `sending`; it is claimed again once its claimant is known dead (or
 its lease runs out) and sent again with the same UUID, which the provider answers as a duplicate:
 the recipient gets it once.
@@ -13,6 +13,7 @@ import os
 import socket
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
@@ -51,7 +52,8 @@ def run_dispatch(session: Session, payload: dict) -> None:
     states: dict[tuple[str, str], RecipientState] = {}
     with ThreadPoolExecutor(THREADS) as pool:
         while claimed := claim(maker, dispatch_id, BATCH):
-            list(pool.map(lambda letter_id: send_letter(maker, provider, store, letter_id, states), claimed))
+            outgoing = prepare(maker, store, dispatch_id, claimed)
+            record(maker, list(pool.map(lambda item: attempt(provider, item, states), outgoing)))
     _finish_or_reschedule(session, dispatch_id)
 
 
@@ -93,79 +95,102 @@ def _dead_claimants(session: Session, dispatch_id: uuid.UUID) -> list[str]:
     return jobs.dead_local_workers(claimants)
 
 
-def send_letter(maker: sessionmaker, provider: DigitalPostProvider, store, letter_id: uuid.UUID, states: dict) -> None:
-    """Check the recipient, send (or set aside for print), and record the outcome.
+@dataclass
+class Outgoing:
+    """A claimed letter, ready to go: its recipient and its MeMo (files already read)."""
 
-    No transaction stays open over a call to the provider: on SQLite it would hold the write lock.
-    """
-    with maker() as session:
-        letter = session.get(Letter, letter_id)
-        message_uuid = letter.message_uuid
-        id_type, number = contacts.post_number(contacts.get_contact(session, None, letter.recipient_contact_id))
-    try:
-        state = states.get((id_type, number)) or provider.recipient_state(id_type, number)
-        states[(id_type, number)] = state
-        if state != RecipientState.REGISTERED:
-            _record(maker, letter_id, LetterStatus.TO_PRINT, f"recipient is {state.value}", channel=Channel.PRINT,
-                    recipient_state=state.value)
-            return
-        with maker() as session:
-            letter = session.get(Letter, letter_id)
-            xml = build(session, store, session.get(Dispatch, letter.dispatch_id), letter)
-        outcome = provider.send(message_uuid, xml)
-    except TransientError as exc:
-        _retry_later(maker, letter_id, str(exc))
-        return
-    if outcome.status in ("accepted", "duplicate"):
-        _record(maker, letter_id, LetterStatus.SENT, outcome.reason or outcome.status, channel=Channel.DIGITAL,
-                recipient_state=state.value)
-    else:
-        _record(maker, letter_id, LetterStatus.FAILED, outcome.reason or "rejected by the provider", recipient_state=state.value)
+    letter_id: uuid.UUID
+    message_uuid: uuid.UUID
+    id_type: str
+    number: str
+    draft: memo.MemoLetter
 
 
-def build(session: Session, store, dispatch: Dispatch, letter: Letter) -> bytes:
-    """The letter's MeMo with its real files (the same the preview shows)."""
+@dataclass
+class Outcome:
+    letter_id: uuid.UUID
+    status: LetterStatus | None  # None: a transient failure, to be retried later
+    answer: str
+    channel: Channel | None = None
+    recipient_state: str | None = None
+
+
+def prepare(maker: sessionmaker, store, dispatch_id: uuid.UUID, letter_ids: list[uuid.UUID]) -> list[Outgoing]:
+    """The claimed letters with their recipients and MeMo drafts, read in one short session; each file
+    read once for the batch. No transaction stays open over a call to the provider: on SQLite it
+    would hold the write lock."""
     from server.post.identities import get_identity
 
-    contact = contacts.get_contact(session, None, letter.recipient_contact_id)
-    id_type, number = contacts.post_number(contact)
-    about = contacts.get_contact(session, None, letter.about_contact_id) if letter.about_contact_id else None
-    files = dispatches.letter_files(session, letter)
+    with maker() as session:
+        dispatch = session.get(Dispatch, dispatch_id)
+        identity = get_identity(session, dispatch.sender_identity_id)
+        letters = list(session.scalars(select(Letter).where(Letter.id.in_(letter_ids))))
+        people = contacts.contacts_by_id(session, [l.recipient_contact_id for l in letters] +
+                                         [l.about_contact_id for l in letters if l.about_contact_id])
+        files = dispatches.files_of_letters(session, dispatch_id, letters)
+        contents: dict[str, bytes] = {}
 
-    def content(f):
-        with store.open(f.sha256) as stream:
-            return stream.read()
+        def content(f) -> bytes:
+            if f.sha256 not in contents:
+                with store.open(f.sha256) as stream:
+                    contents[f.sha256] = stream.read()
+            return contents[f.sha256]
 
-    draft = dispatches.memo_letter(dispatch, get_identity(session, dispatch.sender_identity_id), letter, id_type, number,
-                                   about, files, content)
-    return memo.build_memo(draft)
+        prepared = []
+        for letter in letters:
+            id_type, number = contacts.post_number(people[letter.recipient_contact_id])
+            about = people.get(letter.about_contact_id) if letter.about_contact_id else None
+            draft = dispatches.memo_letter(dispatch, identity, letter, id_type, number, about, files[letter.id], content)
+            prepared.append(Outgoing(letter.id, letter.message_uuid, id_type, number, draft))
+        return prepared
 
 
-def _record(maker, letter_id, status: LetterStatus, answer: str, *, channel=None, recipient_state=None) -> None:
+def attempt(provider: DigitalPostProvider, item: Outgoing, states: dict) -> Outcome:
+    """Check the recipient, then send (or set aside for print); the outcome, recorded by the caller."""
+    try:
+        state = states.get((item.id_type, item.number)) or provider.recipient_state(item.id_type, item.number)
+        states[(item.id_type, item.number)] = state
+        if state != RecipientState.REGISTERED:
+            return Outcome(item.letter_id, LetterStatus.TO_PRINT, f"recipient is {state.value}", Channel.PRINT, state.value)
+        sent = provider.send(item.message_uuid, memo.build_memo(item.draft))
+    except TransientError as exc:
+        return Outcome(item.letter_id, None, str(exc))
+    if sent.status in ("accepted", "duplicate"):
+        return Outcome(item.letter_id, LetterStatus.SENT, sent.reason or sent.status, Channel.DIGITAL, state.value)
+    return Outcome(item.letter_id, LetterStatus.FAILED, sent.reason or "rejected by the provider", None, state.value)
+
+
+def record(maker: sessionmaker, outcomes: list[Outcome]) -> None:
+    """A batch's outcomes in one transaction, each only while this worker still holds its letter
+    (a slower twin must not overwrite a newer outcome)."""
     now = utcnow()
-    values = {"status": status, "provider_answer": answer[:2000], "claimed_by": None, "next_attempt_at": None}
-    if channel is not None:
-        values["channel"] = channel
-    if recipient_state is not None:
-        values["recipient_state"] = recipient_state
-    values[{LetterStatus.SENT: "sent_at", LetterStatus.FAILED: "failed_at"}.get(status, "sent_at")] = now
     with maker() as session, session.begin():
-        # only while this worker still holds it: a slower twin must not overwrite a newer outcome
-        session.execute(update(Letter).where(Letter.id == letter_id, Letter.status == LetterStatus.SENDING).values(**values))
+        for outcome in outcomes:
+            if outcome.status is None:
+                _retry_later(session, outcome.letter_id, outcome.answer)
+                continue
+            values = {"status": outcome.status, "provider_answer": outcome.answer[:2000], "claimed_by": None,
+                      "next_attempt_at": None}
+            if outcome.channel is not None:
+                values["channel"] = outcome.channel
+            if outcome.recipient_state is not None:
+                values["recipient_state"] = outcome.recipient_state
+            values["failed_at" if outcome.status is LetterStatus.FAILED else "sent_at"] = now
+            session.execute(update(Letter).where(Letter.id == outcome.letter_id, Letter.status == LetterStatus.SENDING)
+                            .values(**values))
 
 
-def _retry_later(maker, letter_id, reason: str) -> None:
-    with maker() as session, session.begin():
-        letter = session.get(Letter, letter_id)
-        if letter.status != LetterStatus.SENDING:
-            return
-        if letter.attempts >= MAX_ATTEMPTS:
-            letter.status, letter.failed_at = LetterStatus.FAILED, utcnow()
-            letter.provider_answer = f"gave up after {letter.attempts} attempts: {reason}"[:2000]
-        else:
-            letter.status, letter.next_attempt_at = LetterStatus.QUEUED, utcnow() + jobs.backoff(letter.attempts)
-            letter.provider_answer = f"attempt {letter.attempts} failed, will retry: {reason}"[:2000]
-        letter.claimed_by = None
+def _retry_later(session: Session, letter_id: uuid.UUID, reason: str) -> None:
+    letter = session.get(Letter, letter_id)
+    if letter.status != LetterStatus.SENDING:
+        return
+    if letter.attempts >= MAX_ATTEMPTS:
+        letter.status, letter.failed_at = LetterStatus.FAILED, utcnow()
+        letter.provider_answer = f"gave up after {letter.attempts} attempts: {reason}"[:2000]
+    else:
+        letter.status, letter.next_attempt_at = LetterStatus.QUEUED, utcnow() + jobs.backoff(letter.attempts)
+        letter.provider_answer = f"attempt {letter.attempts} failed, will retry: {reason}"[:2000]
+    letter.claimed_by = None
 
 
 def _mark(maker, dispatch_id: uuid.UUID, status: DispatchStatus) -> None:

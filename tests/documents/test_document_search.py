@@ -34,3 +34,19 @@ def test_a_deleted_document_is_not_found_and_reindex_rebuilds_the_rest(caseworke
     counts = search.reindex(maker, types=["document"])
     assert counts["document"] == 1
     assert [h["entity_id"] for h in _hits(caseworker, "skolepenge")["hits"]] == [kept["id"]]
+
+
+def test_the_same_file_uploaded_again_is_searchable_without_being_read_again(caseworker, case, db_session):
+    from sqlalchemy import func, select
+
+    from server.jobs.models import Job
+
+    letter = text_pdf("Afgørelse om befordringsgodtgørelse til Søren")
+    first = upload(caseworker, files=[("file", "brev.pdf", letter)], case_id=case["id"], title="Første").json
+    second = upload(caseworker, files=[("file", "kopi.pdf", letter)], case_id=case["id"], title="Anden").json
+
+    extractions = db_session.scalar(select(func.count()).select_from(Job).where(Job.kind == "documents.extract"))
+    db_session.rollback()  # a read on SQLite holds the write lock until it ends
+    assert extractions == 1  # the copy took the text already extracted from the same bytes
+    found = _hits(caseworker, "befordringsgodtgørelse")
+    assert {h["entity_id"] for h in found["hits"]} == {first["id"], second["id"]}
