@@ -17,7 +17,7 @@ from server.generation.models import MergeStatus
 from server.post import identities
 from server.web import preview
 from server.web.blueprint import actor, an_id, blobs, bp, max_upload_bytes
-from server.web.post import LIVE_SECONDS, local_time
+from server.web.post import LIVE_SECONDS, local_time, reload_page
 
 # while these last, the page asks for the rows again by itself
 _MOVING = (MergeStatus.RENDERING, MergeStatus.DISPATCHED)
@@ -75,6 +75,8 @@ def merge_rows(merge_id: uuid.UUID):
     """The rows' table alone, swapped in every few seconds while letters are made or on their way."""
     session, me = get_session(), actor()
     found = merges.get_merge(session, me, merge_id)
+    if request.args.get("status") != found.status.value:
+        return reload_page()  # ready now: the page gets its send form
     return render_template("post/_merge_rows_fragment.html", merge=found, **_rows(session, me, found))
 
 

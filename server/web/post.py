@@ -61,8 +61,15 @@ def dispatch_letters(dispatch_id: uuid.UUID):
     """The letters' table alone: the dispatch page swaps it in every few seconds until all are done."""
     session, me = get_session(), actor()
     dispatch = dispatches.get_dispatch(session, me, dispatch_id)
+    if request.args.get("status") != dispatch.status.value:
+        return reload_page()  # approved, cancelled or done: the page's buttons change with it
     return render_template("post/_letters_fragment.html", dispatch=post_views.dispatch_view(session, dispatch),
                            **_letters(session, me, dispatch))
+
+
+def reload_page() -> Response:
+    """Tell htmx to load the whole page again, for changes beyond the part it polls."""
+    return Response(status=204, headers={"HX-Refresh": "true"})
 
 
 def _letters(session, me, dispatch) -> dict:

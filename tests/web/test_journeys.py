@@ -171,6 +171,11 @@ def test_statistics_chart_the_letters_per_month_and_paper_letters_wait_to_be_pri
     sent = boss.post("/api/dispatches", json={"title": "Svar", "sender_identity_id": sender["id"], "main_document_id": letter["id"],
                                               "recipients": [{"type": "cpr", "number": ADULT}, {"type": "cpr", "number": FATHER}]})
     assert sent.status_code == 201, sent.json
+    dispatch_id = sent.json["id"]
+    polled = boss_web.get(f"/post/dispatches/{dispatch_id}/letters?status=done", headers={"HX-Request": "true"})
+    assert polled.status_code == 200 and 'id="letters"' in polled.text
+    changed = boss_web.get(f"/post/dispatches/{dispatch_id}/letters?status=queued", headers={"HX-Request": "true"})
+    assert changed.status_code == 204 and changed.headers["HX-Refresh"] == "true"  # the page reloads itself
     page = boss_web.get("/post/statistics?by=month").text
     assert '<svg role="img"' in page and 'class="bar-digital"' in page
     row = re.search(r'<tr><th scope="row">[^<]+</th><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td></tr>', page)
