@@ -26,6 +26,7 @@ class Job(IdMixin, Base):
     status: Mapped[JobStatus] = mapped_column(str_enum(JobStatus), default=JobStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=5)
+    priority: Mapped[int] = mapped_column(Integer, default=5, server_default="5")  # lower runs first (services.URGENT …)
     run_after: Mapped[datetime] = mapped_column(UTC, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTC, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTC)

@@ -23,6 +23,7 @@ log = logging.getLogger("sagspost.jobs")
 
 Handler = Callable[[Session, dict], None]
 _HANDLERS: dict[str, Handler] = {}
+_PRIORITIES: dict[str, int] = {}
 # housekeeping run by every worker now and then: name -> (seconds between runs, function of a sessionmaker)
 PERIODIC: dict[str, tuple[float, Callable[[sessionmaker], None]]] = {}
 LEASE = timedelta(minutes=10)
@@ -35,9 +36,16 @@ class Retry(Exception):
     """Raised by a handler for a passing failure (a timeout, a 5xx): try again later."""
 
 
-def handler(kind: str) -> Callable[[Handler], Handler]:
+NORMAL, URGENT, LATER = 5, 0, 9  # job priorities: lower runs first when several are due
+
+
+def handler(kind: str, *, priority: int = NORMAL) -> Callable[[Handler], Handler]:
+    """Register the handler of a job kind. `priority`: URGENT for what a user waits for (a new
+    dispatch), LATER for bulk follow-up work (archiving thousands of sent letters)."""
+
     def register(fn: Handler) -> Handler:
         _HANDLERS[kind] = fn
+        _PRIORITIES[kind] = priority
         return fn
 
     return register
@@ -59,7 +67,8 @@ def periodic(name: str, every_seconds: float):
 def enqueue(session: Session, kind: str, payload: dict, *, run_after: datetime | None = None, max_attempts: int = 5) -> Job:
     if kind not in _HANDLERS:
         raise ValueError(f"no handler for job kind {kind!r}")
-    job = Job(kind=kind, payload=payload, run_after=run_after or utcnow(), max_attempts=max_attempts)
+    job = Job(kind=kind, payload=payload, run_after=run_after or utcnow(), max_attempts=max_attempts,
+              priority=_PRIORITIES[kind])
     session.add(job)
     session.flush()
     session.info.setdefault(_PENDING, []).append((job.id, job.run_after))
@@ -167,10 +176,12 @@ def is_queued(session: Session, kind: str, payload: dict) -> bool:
 
 
 def next_due_job(maker: sessionmaker) -> uuid.UUID | None:
-    """A job that is due now (the oldest), for a worker with time to spare; None when there is none."""
+    """A job that is due now (the most urgent, then the oldest), for a worker with time to spare; None
+    when there is none."""
     with maker() as session:
         return session.scalar(
-            select(Job.id).where(_takeable(session, utcnow()), Job.run_after <= utcnow()).order_by(Job.run_after).limit(1)
+            select(Job.id).where(_takeable(session, utcnow()), Job.run_after <= utcnow())
+            .order_by(Job.priority, Job.run_after).limit(1)
         )
 
 

@@ -119,7 +119,7 @@ def _file_reply(session: Session, store, letter: Letter, message, summary) -> uu
     return doc.id
 
 
-@jobs.handler("post.archive_letters")
+@jobs.handler("post.archive_letters", priority=jobs.LATER)
 def archive_letters(session: Session, payload: dict) -> None:
     """File delivered letters as outgoing documents; a retried job skips those already filed."""
     for item in payload["letters"]:

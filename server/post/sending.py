@@ -41,7 +41,7 @@ def claim_token() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
-@jobs.handler("post.run_dispatch")
+@jobs.handler("post.run_dispatch", priority=jobs.URGENT)
 def run_dispatch(session: Session, payload: dict) -> None:
     """Send every due letter of the dispatch; come back later for letters waiting to be retried."""
     maker = current_app.extensions["sagspost.sessionmaker"]

@@ -28,15 +28,25 @@ def _record(session, payload):
         raise jobs.Retry("provider busy")
 
 
+@jobs.handler("test.bulk", priority=jobs.LATER)
+def _bulk(session, payload):
+    CALLS.append(payload["n"])
+
+
+@jobs.handler("test.urgent", priority=jobs.URGENT)
+def _urgent(session, payload):
+    CALLS.append(payload["n"])
+
+
 @pytest.fixture(autouse=True)
 def _clear():
     CALLS.clear()
 
 
-def _enqueue(app, payload):
+def _enqueue(app, payload, kind="test.record"):
     maker = app.extensions["sagspost.sessionmaker"]
     with maker() as session, session.begin():
-        job = jobs.enqueue(session, "test.record", payload)
+        job = jobs.enqueue(session, kind, payload)
         jobs.forget_pending(session)  # run by hand below, not inline
         return job.id, maker
 
@@ -46,6 +56,16 @@ def test_a_job_runs_once_however_often_it_is_sent(app):
     assert jobs.run_job(maker, job_id) == JobStatus.DONE
     assert jobs.run_job(maker, job_id) is None
     assert CALLS == [1]
+
+
+def test_an_urgent_job_is_taken_before_older_bulk_work(app):
+    """A new dispatch must not wait behind the archiving of thousands of letters sent before it."""
+    for n in range(3):
+        _enqueue(app, {"n": n}, kind="test.bulk")
+    _, maker = _enqueue(app, {"n": "urgent"}, kind="test.urgent")
+    while (job_id := jobs.next_due_job(maker)) is not None:
+        jobs.run_job(maker, job_id)
+    assert CALLS == ["urgent", 0, 1, 2]
 
 
 def test_a_passing_failure_is_retried_later_with_backoff(app):
