@@ -89,7 +89,7 @@ system-deps:
 
 # --- Running --------------------------------------------------------------------------------------
 
-run: venv system-deps
+run: venv system-deps addin-deps
 	$(BIN)/sagspost init
 	exec $(BIN)/sagspost run --host $(HOST) --port $(PORT)
 
@@ -117,7 +117,7 @@ test: venv system-deps addin-deps
 	cd addin && npm test --silent
 	env -u SAGSPOST_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
 
-test-pg: venv system-deps postgres
+test-pg: venv system-deps addin-deps postgres
 	SAGSPOST_DATABASE_URL='$(PG_URL)' $(BIN)/pytest $(PYTEST_ARGS)
 
 # The machine starts PostgreSQL before a session; start the local cluster if it is not answering.
