@@ -210,3 +210,27 @@ def test_an_uploaded_page_is_never_shown_in_our_origin(sara_web, sara, template)
     download = sara_web.get(f"/documents/{doc['id']}/files/{file_id}/download?inline=1")
     assert download.headers["Content-Disposition"].startswith("attachment")
     assert download.headers["Content-Security-Policy"].startswith("sandbox")
+
+
+def test_a_search_is_saved_run_again_and_deleted(sara_web, template):
+    sara_web.post("/cases/new", data={"template_id": template["id"], "title": "Befordring af elever"})
+    saved = sara_web.post("/search/saved", data={"q": "befordring", "types": "case", "name": "Mine befordringssager"})
+    assert saved.status_code == 302
+    page = sara_web.get("/search").text
+    saved_id = re.search(r'href="/search/saved/([0-9a-f-]{36})">Mine befordringssager', page).group(1)
+    again = sara_web.get(f"/search/saved/{saved_id}")
+    assert again.status_code == 302 and "q=befordring" in again.location and "types=case" in again.location
+    assert "Befordring af elever" in sara_web.get(again.location).text
+    sara_web.post(f"/search/saved/{saved_id}/delete")
+    assert "Mine befordringssager" not in sara_web.get("/search").text
+
+
+def test_a_facet_narrows_the_results_and_can_be_removed(sara_web, sara, template):
+    case_id = case_id_from(sara_web.post("/cases/new", data={"template_id": template["id"], "title": "Befordring"}).location)
+    upload_to_case(sara, case_id, "befordring.pdf", text_pdf("Befordring til skolen"))
+    both = sara_web.get("/search?q=befordring").text
+    assert both.count('<li class="hit">') == 2
+    narrowed_url = re.search(r'href="(/search\?[^"]*types=document[^"]*)"', both).group(1).replace("&amp;", "&")
+    narrowed = sara_web.get(narrowed_url).text
+    assert narrowed.count('<li class="hit">') == 1 and '<h3><a href="/documents/' in narrowed
+    assert "Fjern filter" in narrowed
