@@ -16,10 +16,11 @@ from server.contacts import services as contacts
 from server.contacts.models import ContactKind
 from server.db import get_session
 from server.documents import services as documents
-from server.errors import Invalid
+from server.errors import DomainError, Invalid
 from server.generation import services as generation
 from server.generation import templates as doc_templates
 from server.web.blueprint import Pager, actor, an_id, blobs, bp, max_upload_bytes, user_or_group, users_and_groups
+from server.web.errors import form_refused
 
 TABS = ("documents", "parties", "members", "notes", "history")
 
@@ -65,8 +66,10 @@ def leaf_keys(session) -> list[dict]:
 @bp.route("/cases/new", methods=["GET", "POST"])
 def case_new():
     session, me = get_session(), actor()
-    if request.method == "POST":
-        form = request.form
+    if request.method == "GET":
+        return _new_case_form(session, request.args)
+    form = request.form
+    try:
         case = cases.create_case(
             session, me, template_id=an_id(form.get("template_id"), "template_id", required=True),
             title=form.get("title"), description=form.get("description", ""),
@@ -74,10 +77,15 @@ def case_new():
             owner_group_id=an_id(form.get("owner_group_id"), "owner_group_id"),
             unassigned=form.get("unassigned") == "on",
         )
-        flash(_("Sagen %(number)s er oprettet.", number=case.number), "info")
-        return redirect(url_for("web.case_page", case_id=case.id))
+    except DomainError as exc:
+        return form_refused(exc, lambda error: _new_case_form(session, form, error))
+    flash(_("Sagen %(number)s er oprettet.", number=case.number), "info")
+    return redirect(url_for("web.case_page", case_id=case.id))
+
+
+def _new_case_form(session, values, error: str | None = None) -> str:
     return render_template("cases/new.html", templates=templates.list_templates(session), keys=leaf_keys(session),
-                           groups=users_and_groups(session)["groups"])
+                           groups=users_and_groups(session)["groups"], values=values, error=error)
 
 
 # ---------------------------------------------------------------- the case page

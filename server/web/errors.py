@@ -33,6 +33,15 @@ def _refused(exc: DomainError):
     return render_template(template, message=_message(exc), status=exc.status), exc.status
 
 
+def form_refused(exc: DomainError, show_form):
+    """The form again, with what was typed and why it was refused: a redirect would lose the input.
+    `show_form(error)` renders it; the unit of work's changes are undone first."""
+    if isinstance(exc, Unauthorized):
+        raise exc
+    _discard_changes()
+    return show_form(_message(exc)), exc.status
+
+
 def _message(exc: DomainError) -> str:
     details = [f"{field}: {text}" for field, text in (exc.errors or {}).items() if text != exc.message]
     return " ".join([exc.message, *details])

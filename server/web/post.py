@@ -15,7 +15,7 @@ from server.cases import services as cases
 from server.contacts import services as contacts
 from server.db import get_session
 from server.documents import services as documents
-from server.errors import Invalid
+from server.errors import DomainError, Invalid
 from server.jobs import services as jobs
 from server.generation import services as generation
 from server.generation import templates as doc_templates
@@ -24,6 +24,7 @@ from server.post import views as post_views
 from server.post.models import DispatchStatus
 from server.web import preview
 from server.web.blueprint import Pager, actor, an_id, blobs, bp, ids, max_upload_bytes
+from server.web.errors import form_refused
 
 LOCAL = ZoneInfo("Europe/Copenhagen")
 FINISHED = (DispatchStatus.DONE, DispatchStatus.CANCELLED)
@@ -137,19 +138,27 @@ def letter_page_image(dispatch_id: uuid.UUID, letter_id: uuid.UUID, position: in
 def post_send():
     session, me = get_session(), actor()
     require(me, Right.POST_SEND)
-    if request.method == "POST" and request.form.get("action") == "preview":
-        return _preview(session, me, request.form)
-    if request.method == "POST":
+    if request.method == "GET":
+        return _send_form(session, me, request.args)
+    try:
+        if request.form.get("action") == "preview":
+            return _preview(session, me, request.form)
         dispatch = _send(session, me, request.form)
-        flash(_("Brevet er sendt afsted."), "info")
-        return redirect(url_for("web.dispatch_page", dispatch_id=dispatch.id))
-    case_id = an_id(request.args.get("case_id"), "case_id")
+    except DomainError as exc:
+        return form_refused(exc, lambda error: _send_form(session, me, request.form, error))
+    flash(_("Brevet er sendt afsted."), "info")
+    return redirect(url_for("web.dispatch_page", dispatch_id=dispatch.id))
+
+
+def _send_form(session, me, values, error: str | None = None) -> str:
+    """The send form, filled with `values` (what was typed, when it is shown again with an error)."""
+    case_id = an_id(values.get("case_id"), "case_id")
     case = cases.require_case(session, me, case_id) if case_id else None
     scope = documents.DocumentFilter(scope="case", case_id=case_id) if case else documents.DocumentFilter(scope="mine")
     docs, _total = documents.list_documents(session, me, scope, offset=0, limit=200)
     offered = doc_templates.list_templates(session, case_template_id=case.template_id, for_merge=False) if case else []
     return render_template(
-        "post/send.html", case=case, documents=docs, letter_templates=offered,
+        "post/send.html", case=case, documents=docs, letter_templates=offered, values=values, error=error,
         parties=cases.list_parties(session, me, case_id) if case else [],
         identities=[i for i in identities.list_identities(session) if i.active],
         my_cases=cases.list_cases(session, me, cases.CaseFilter(scope="mine"), offset=0, limit=200)[0],

@@ -5,6 +5,7 @@ Screenshots of each step are saved under test-artifacts/.
 from __future__ import annotations
 
 import base64
+import io
 import re
 
 import pytest
@@ -214,3 +215,16 @@ def test_a_letter_written_from_a_template_is_previewed_with_the_case_filled_in(b
     assert shown.status_code == 200 and "Mette Fiktivsen" in shown.text and shown.text.count("data:image/png") == 1
     drafts = boss.get(f"/api/documents?scope=case&case_id={case['id']}").json
     assert [d["title"] for d in drafts] == ["Svar"]
+
+
+def test_a_refused_letter_shows_the_form_again_with_what_was_typed(boss, boss_web, post_simulator):  # noqa: F811
+    assert boss.post("/api/post/sender-identities", json={"name": "Testrup Skole", "cvr": "39990059"}).status_code == 201
+    sender = boss.get("/api/post/sender-identities").json[0]["id"]
+    letter = boss_web.post("/documents", data={"files": (io.BytesIO(text_pdf("Brev")), "brev.pdf")}, content_type="multipart/form-data")
+    assert letter.status_code == 302
+    doc_id = boss.get("/api/documents?scope=mine").json[0]["id"]
+    refused = boss_web.post("/post/send", data={"title": "Vigtigt brev", "sender_identity_id": sender, "main_document_id": doc_id,
+                                                "numbers": "12345", "copies": ""})
+    assert refused.status_code in (400, 422)
+    assert 'role="alert"' in refused.text and 'value="Vigtigt brev"' in refused.text and ">12345</textarea>" in refused.text
+    assert post_simulator.deliveries()["total"] == 0

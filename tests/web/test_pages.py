@@ -234,3 +234,9 @@ def test_a_facet_narrows_the_results_and_can_be_removed(sara_web, sara, template
     narrowed = sara_web.get(narrowed_url).text
     assert narrowed.count('<li class="hit">') == 1 and '<h3><a href="/documents/' in narrowed
     assert "Fjern filter" in narrowed
+
+
+def test_a_refused_case_keeps_what_was_typed(sara_web):
+    refused = sara_web.post("/cases/new", data={"title": "Uden skabelon", "description": "Vigtig beskrivelse"})
+    assert refused.status_code == 422
+    assert 'role="alert"' in refused.text and 'value="Uden skabelon"' in refused.text and "Vigtig beskrivelse</textarea>" in refused.text
