@@ -15,7 +15,7 @@ from server.cases import services as cases
 from server.contacts import services as contacts
 from server.db import get_session
 from server.documents import services as documents
-from server.errors import DomainError, Invalid
+from server.errors import DomainError, Invalid, NotFound
 from server.jobs import services as jobs
 from server.generation import services as generation
 from server.generation import templates as doc_templates
@@ -54,7 +54,19 @@ def dispatch_log():
 def dispatch_page(dispatch_id: uuid.UUID):
     session, me = get_session(), actor()
     dispatch = dispatches.get_dispatch(session, me, dispatch_id)
-    return render_template("post/dispatch.html", dispatch=post_views.dispatch_view(session, dispatch), **_letters(session, me, dispatch))
+    return render_template("post/dispatch.html", dispatch=post_views.dispatch_view(session, dispatch),
+                           case_readable=_readable(session, me, dispatch.case_id), **_letters(session, me, dispatch))
+
+
+def _readable(session, me, case_id) -> bool:
+    """Whether to link to the case: an approver sees every dispatch, not every case."""
+    if case_id is None:
+        return False
+    try:
+        cases.require_case(session, me, case_id)
+    except NotFound:
+        return False
+    return True
 
 
 @bp.get("/post/dispatches/<uuid:dispatch_id>/letters")

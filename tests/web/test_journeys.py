@@ -228,3 +228,18 @@ def test_a_refused_letter_shows_the_form_again_with_what_was_typed(boss, boss_we
     assert refused.status_code in (400, 422)
     assert 'role="alert"' in refused.text and 'value="Vigtigt brev"' in refused.text and ">12345</textarea>" in refused.text
     assert post_simulator.deliveries()["total"] == 0
+
+
+def test_an_approver_sees_the_dispatch_but_no_link_to_a_case_they_may_not_read(boss, sara, boss_web, template,
+                                                                               post_simulator):  # noqa: F811
+    from tests.documents.conftest import upload
+
+    assert boss.post("/api/case-templates", json={"name": "Standardsag", "access": "group"}).status_code == 201
+    sender = boss.post("/api/post/sender-identities", json={"name": "Testrup Skole", "cvr": "39990059"}).json
+    case = sara.post("/api/cases", json={"template_id": template["id"], "title": "Fortrolig"}).json
+    letter = upload(sara, files=[("file", "brev.pdf", text_pdf("Brev"))], case_id=case["id"]).json
+    sent = sara.post("/api/dispatches", json={"title": "Svar", "sender_identity_id": sender["id"], "case_id": case["id"],
+                                              "main_document_id": letter["id"], "recipients": [{"type": "cpr", "number": ADULT}]})
+    assert sent.status_code == 201, sent.json
+    page = boss_web.get(f"/post/dispatches/{sent.json['id']}").text
+    assert "Svar" in page and f"/cases/{case['id']}" not in page
