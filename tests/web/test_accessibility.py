@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 
 from tests.documents.conftest import upload
-from tests.files import text_pdf
+from tests.files import text_pdf, xlsx_file
+from tests.generation.conftest import upload_template, word_template
+from tests.post.conftest import post_simulator  # noqa: F401  (a real NgDP simulator over HTTP)
 from tests.live import screenshot
 from tests.web.test_journeys import sign_in
 
@@ -24,6 +26,27 @@ def case_with_document(boss, template):
 
 
 @pytest.fixture
+def app_overrides(post_simulator):  # noqa: F811
+    return {"post_api_url": post_simulator.api_url}
+
+
+@pytest.fixture
+def sent_and_merged(boss, case_with_document):
+    """A dispatch of one letter, and a mail merge whose sheet has a bad row."""
+    case, doc = case_with_document
+    assert boss.post("/api/case-templates", json={"name": "Standardsag", "access": "group"}).status_code == 201
+    sender = boss.post("/api/post/sender-identities", json={"name": "Testrup Skole", "cvr": "39990059"}).json
+    dispatch = boss.post("/api/dispatches", json={"title": "Svar", "sender_identity_id": sender["id"], "main_document_id": doc["id"],
+                                                  "recipients": [{"type": "cpr", "number": "120385-1100"}]}).json
+    template = upload_template(boss, "Udbetaling", word_template("Kære {{ Navn }}"), for_merge="true").json
+    sheet = xlsx_file([["CPR", "Navn"], ["120385-1100", "Mette"], ["010100-00", "Forkert"]])
+    merge = upload(boss, "/api/merges", files=[("sheet", "liste.xlsx", sheet)], template_id=template["id"]).json
+    letter = boss.get(f"/api/dispatches/{dispatch['id']}/letters").json[0]
+    return {"dispatch": f"/post/dispatches/{dispatch['id']}", "letter": f"/post/dispatches/{dispatch['id']}/letters/{letter['id']}",
+            "merge": f"/post/merges/{merge['id']}"}
+
+
+@pytest.fixture
 def page(browser):
     """The pages' CSP forbids injected scripts, axe included: this context lets the test inject it."""
     context = browser.new_context(locale="da-DK", viewport={"width": 1280, "height": 900}, bypass_csp=True)
@@ -33,7 +56,7 @@ def page(browser):
     context.close()
 
 
-def test_the_main_pages_have_no_serious_accessibility_violations(page, live_app, boss, case_with_document):
+def test_the_main_pages_have_no_serious_accessibility_violations(page, live_app, boss, case_with_document, sent_and_merged):
     case, doc = case_with_document
     pages = {
         "login": "/login", "dashboard": "/", "cases": "/cases?scope=all", "case-new": "/cases/new",
@@ -42,7 +65,10 @@ def test_the_main_pages_have_no_serious_accessibility_violations(page, live_app,
         "documents": "/documents", "search": "/search?q=brev", "post": "/post", "post-send": "/post/send",
         "to-print": "/post/to-print", "statistics": "/post/statistics", "admin": "/admin", "admin-users": "/admin/users",
         "admin-rights": "/admin/rights", "admin-templates": "/admin/case-templates", "contacts": "/contacts",
-        "merge": "/post/merge",
+        "merge": "/post/merge", "contact-search": "/contacts?q=mette", "document-preview": f"/documents/{doc['id']}/preview",
+        "dispatch": sent_and_merged["dispatch"], "letter": sent_and_merged["letter"], "merge-problems": sent_and_merged["merge"],
+        "admin-doc-templates": "/admin/document-templates", "admin-identities": "/admin/sender-identities",
+        "admin-settings": "/admin/settings", "admin-audit": "/admin/audit", "admin-trash": "/admin/trash",
     }
     found = {}
     page.goto(live_app.url + "/login")
