@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_babel import Babel
 
 from server.web.blueprint import bp
@@ -37,10 +37,13 @@ def init_app(app: Flask) -> None:
 
 
 def locale() -> str:
+    """The language chosen with the switch, else the browser's preference, else Danish (also outside requests)."""
+    if not has_request_context():
+        return "da"
     chosen = session.get("lang")
     if chosen in LANGUAGES:
         return chosen
-    return request.accept_languages.best_match(LANGUAGES, default="da") if request else "da"
+    return request.accept_languages.best_match(LANGUAGES, default="da")
 
 
 @bp.after_request

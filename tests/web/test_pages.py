@@ -240,3 +240,11 @@ def test_a_refused_case_keeps_what_was_typed(sara_web):
     refused = sara_web.post("/cases/new", data={"title": "Uden skabelon", "description": "Vigtig beskrivelse"})
     assert refused.status_code == 422
     assert 'role="alert"' in refused.text and 'value="Uden skabelon"' in refused.text and "Vigtig beskrivelse</textarea>" in refused.text
+
+
+def test_the_language_follows_the_browser_and_survives_signing_in(app, sara):
+    client = app.test_client()
+    assert "Sign in to Sagspost" in client.get("/login", headers={"Accept-Language": "en-GB,en;q=0.8"}).text
+    client.post("/language", data={"lang": "en"})
+    client.post("/login", data={"username": "sara", "password": PASSWORD})
+    assert "My cases" in client.get("/").text
