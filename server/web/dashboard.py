@@ -1,12 +1,15 @@
-"""Min side: my cases, unassigned cases in my groups, my documents, letters needing attention."""
+"""Min side: my cases, unassigned cases in my groups, my documents, letters needing attention, and
+for approvers the dispatches waiting for them (the only tasks Sagspost has so far)."""
 from __future__ import annotations
 
 from flask import render_template
 
+from server.auth.rights import Right
 from server.cases import services as cases
 from server.db import get_session
 from server.documents import services as documents
 from server.post import dispatches, views as post_views
+from server.post.models import DispatchStatus
 from server.web.blueprint import POST_RIGHTS, actor, bp, has
 
 SHOWN = 10
@@ -21,7 +24,14 @@ def dashboard():
     return render_template(
         "dashboard.html", mine=mine, mine_total=mine_total, unassigned=unassigned, unassigned_total=unassigned_total,
         my_docs=my_docs, attention=_letters_needing_attention(session, me) if has(me, *POST_RIGHTS) else None,
+        approvals=_to_approve(session, me) if has(me, Right.POST_APPROVE) else None,
     )
+
+
+def _to_approve(session, me) -> list:
+    """My tasks as an approver: other people's dispatches waiting for approval."""
+    waiting, _total = dispatches.list_dispatches(session, me, status=DispatchStatus.AWAITING_APPROVAL, offset=0, limit=SHOWN)
+    return [d for d in waiting if d.created_by_id != me.user_id]
 
 
 def _letters_needing_attention(session, me) -> dict:

@@ -243,3 +243,22 @@ def test_an_approver_sees_the_dispatch_but_no_link_to_a_case_they_may_not_read(b
     assert sent.status_code == 201, sent.json
     page = boss_web.get(f"/post/dispatches/{sent.json['id']}").text
     assert "Svar" in page and f"/cases/{case['id']}" not in page
+
+
+def test_an_approver_finds_the_dispatch_on_min_side_and_approves_it(boss, boss_web, sara, sara_web, post_simulator):  # noqa: F811
+    from tests.documents.conftest import upload
+
+    assert boss.post("/api/case-templates", json={"name": "Standardsag", "access": "group"}).status_code == 201
+    sender = boss.post("/api/post/sender-identities", json={"name": "Testrup Skole", "cvr": "39990059"}).json
+    rule = boss.post(f"/api/post/sender-identities/{sender['id']}/rules", json={"user_id": str(sara.user_id), "requires_approval": True})
+    assert rule.status_code == 201, rule.json
+    letter = upload(sara, files=[("file", "brev.pdf", text_pdf("Brev"))]).json
+    sent = sara.post("/api/dispatches", json={"title": "Til godkendelse", "sender_identity_id": sender["id"],
+                                              "main_document_id": letter["id"], "recipients": [{"type": "cpr", "number": ADULT}]})
+    assert sent.json["status"] == "awaiting_approval"
+    assert "Mine opgaver" not in sara_web.get("/").text  # caseworkers approve nothing
+    home = boss_web.get("/").text
+    assert f'href="/post/dispatches/{sent.json["id"]}">Til godkendelse' in home
+    boss_web.post(f"/post/dispatches/{sent.json['id']}/approve")
+    assert boss.get(f"/api/dispatches/{sent.json['id']}").json["status"] == "done"
+    assert "Til godkendelse" not in boss_web.get("/").text.split("approve-h")[1].split("</section>")[0]
