@@ -248,3 +248,17 @@ def test_the_language_follows_the_browser_and_survives_signing_in(app, sara):
     client.post("/language", data={"lang": "en"})
     client.post("/login", data={"username": "sara", "password": PASSWORD})
     assert "My cases" in client.get("/").text
+
+
+def test_a_merged_pdf_is_split_and_a_page_in_doubt_is_named(sara_web):
+    good = text_pdf("Mette Fiktivsen\nCPR 120385-1100\nSide 1", "Side 2 af Mettes brev", "Jens Fiktivsen\n2107831101")
+    made = sara_web.post("/post/merge", data={"pdf": (io.BytesIO(good), "samlet.pdf")}, content_type="multipart/form-data")
+    page = sara_web.get(made.location).text
+    assert "Send 2 breve" in page and page.count('class="row-status"') == 2
+    image = sara_web.get(made.location + "/rows/1/pages/1.png")  # the letter's second page, "Side 2 af Mettes brev"
+    assert image.status_code == 200 and image.data.startswith(b"\x89PNG")
+
+    doubtful = text_pdf("Til 120385-1100 og 210783-1101")
+    made = sara_web.post("/post/merge", data={"pdf": (io.BytesIO(doubtful), "tvivl.pdf")}, content_type="multipart/form-data")
+    page = sara_web.get(made.location).text
+    assert "Side 1</strong>" in page and "Send" not in page.split('id="rows-h"')[1]
