@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, request, url_for
@@ -47,6 +48,16 @@ def an_id(value: str | None, field: str, *, required: bool = False) -> uuid.UUID
         return uuid.UUID(value)
     except ValueError:
         raise Invalid.field(field, "Not a valid id.") from None
+
+
+def a_date(value: str | None, field: str) -> date | None:
+    """A date from a form or query field (YYYY-MM-DD, as <input type=date> sends it); empty means none."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Invalid.field(field, "A date is written YYYY-MM-DD.") from None
 
 
 def user_or_group(value: str | None) -> dict:

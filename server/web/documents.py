@@ -3,7 +3,6 @@ new versions, moving to a case, downloads."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 from flask import Response, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -20,7 +19,7 @@ from server.documents.models import Direction, DocumentStatus, FileRole
 from server.errors import Invalid
 from server.generation import services as generation
 from server.web import preview
-from server.web.blueprint import Pager, actor, an_id, blobs, bp, max_upload_bytes
+from server.web.blueprint import Pager, a_date, actor, an_id, blobs, bp, max_upload_bytes
 
 
 def _stored(upload):
@@ -127,16 +126,9 @@ def document_edit(document_id: uuid.UUID):
                "document_type_id": an_id(form.get("document_type_id"), "document_type_id"),
                "direction": Direction(form.get("direction", "internal"))}
     if form.get("document_date"):
-        changes["document_date"] = _date(form["document_date"])
+        changes["document_date"] = a_date(form["document_date"], "document_date")
     documents.update_document(get_session(), actor(), document_id, changes)
     return redirect(url_for("web.document_page", document_id=document_id))
-
-
-def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Invalid.field("document_date", "A date is written YYYY-MM-DD.") from None
 
 
 @bp.post("/documents/<uuid:document_id>/files")

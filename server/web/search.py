@@ -8,9 +8,8 @@ from urllib.parse import urlencode
 from flask import redirect, render_template, request, url_for
 
 from server.db import get_session
-from server.errors import Invalid
 from server.search import services as search
-from server.web.blueprint import Pager, actor, an_id, bp
+from server.web.blueprint import Pager, a_date, actor, an_id, bp
 
 PAGE = 20
 # a facet's value becomes this query argument when it is clicked
@@ -25,19 +24,10 @@ def query_from_args(args, pager: Pager) -> search.SearchQuery:
         case_id=an_id(args.get("case_id"), "case_id"),
         document_type_id=an_id(args.get("document_type_id"), "document_type_id"),
         journal_key_id=an_id(args.get("journal_key_id"), "journal_key_id"),
-        date_from=date(year, 1, 1) if year else _date(args.get("date_from"), "date_from"),
-        date_to=date(year, 12, 31) if year else _date(args.get("date_to"), "date_to"),
+        date_from=date(year, 1, 1) if year else a_date(args.get("date_from"), "date_from"),
+        date_to=date(year, 12, 31) if year else a_date(args.get("date_to"), "date_to"),
         fields=args.getlist("fields"), sort=args.get("sort") or None, offset=pager.offset, limit=pager.size,
     )
-
-
-def _date(value: str | None, field: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Invalid.field(field, "A date is written YYYY-MM-DD.") from None
 
 
 @bp.get("/search")
