@@ -20,7 +20,8 @@ from server.documents import trash
 from server.errors import Invalid
 from server.generation import templates as doc_templates
 from server.post import identities
-from server.web.blueprint import ADMIN_RIGHTS, Pager, actor, an_id, blobs, bp, has, ids, user_or_group, users_and_groups
+from server.web.blueprint import (ADMIN_RIGHTS, Pager, actor, an_id, blobs, bp, has, ids, uploaded, user_or_group,
+                                  users_and_groups)
 from server.web.cases import leaf_keys
 
 NAMED_LISTS = {
@@ -215,7 +216,7 @@ def admin_doc_templates():
 
 @bp.post("/admin/document-templates")
 def admin_doc_template_create():
-    form, upload = request.form, _word_file()
+    form, upload = request.form, uploaded()
     doc_templates.create_template(
         get_session(), actor(), blobs(), name=form.get("name", "").strip(), data=upload.read(),
         filename=upload.filename, description=form.get("description", ""),
@@ -224,16 +225,9 @@ def admin_doc_template_create():
     return redirect(url_for("web.admin_doc_templates"))
 
 
-def _word_file():
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise Invalid.field("file", "Choose the Word template (.docx).")
-    return upload
-
-
 @bp.post("/admin/document-templates/<uuid:template_id>/versions")
 def admin_doc_template_version(template_id: uuid.UUID):
-    upload = _word_file()
+    upload = uploaded()
     doc_templates.add_version(get_session(), actor(), blobs(), template_id, upload.read(), upload.filename)
     return redirect(url_for("web.admin_doc_templates"))
 

@@ -50,6 +50,14 @@ def an_id(value: str | None, field: str, *, required: bool = False) -> uuid.UUID
         raise Invalid.field(field, "Not a valid id.") from None
 
 
+def uploaded(field: str = "file", *, many: bool = False):
+    """The file (or, with many, the files) chosen in a form's file field; none chosen is refused."""
+    files = [f for f in request.files.getlist(field) if f.filename]
+    if not files:
+        raise Invalid.field(field, "Choose or drop at least one file." if many else "Choose a file.")
+    return files if many else files[0]
+
+
 def a_date(value: str | None, field: str) -> date | None:
     """A date from a form or query field (YYYY-MM-DD, as <input type=date> sends it); empty means none."""
     if not value:

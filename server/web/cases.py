@@ -16,10 +16,11 @@ from server.contacts import services as contacts
 from server.contacts.models import ContactKind
 from server.db import get_session
 from server.documents import services as documents
-from server.errors import DomainError, Invalid
+from server.errors import DomainError
 from server.generation import services as generation
 from server.generation import templates as doc_templates
-from server.web.blueprint import Pager, actor, an_id, blobs, bp, max_upload_bytes, user_or_group, users_and_groups
+from server.web.blueprint import (Pager, actor, an_id, blobs, bp, max_upload_bytes, uploaded, user_or_group,
+                                  users_and_groups)
 from server.web.errors import form_refused
 
 TABS = ("documents", "parties", "members", "notes", "history")
@@ -126,9 +127,7 @@ def case_generate(case_id: uuid.UUID):
 def case_upload(case_id: uuid.UUID):
     """One draft document per file dropped or chosen, titled by its file name."""
     session, me = get_session(), actor()
-    uploads = [f for f in request.files.getlist("files") if f.filename]
-    if not uploads:
-        raise Invalid.field("files", "Choose or drop at least one file.")
+    uploads = uploaded("files", many=True)
     folder_id = an_id(request.form.get("folder_id"), "folder_id")
     type_id = an_id(request.form.get("document_type_id"), "document_type_id")
     for upload in uploads:

@@ -19,7 +19,7 @@ from server.documents.models import Direction, DocumentStatus, FileRole
 from server.errors import Invalid
 from server.generation import services as generation
 from server.web import preview
-from server.web.blueprint import Pager, a_date, actor, an_id, blobs, bp, max_upload_bytes
+from server.web.blueprint import Pager, a_date, actor, an_id, blobs, bp, max_upload_bytes, uploaded
 
 
 def _stored(upload):
@@ -42,9 +42,7 @@ def document_list():
 def document_upload():
     """Personal documents (or shared in one of my groups), one per file."""
     session, me = get_session(), actor()
-    uploads = [f for f in request.files.getlist("files") if f.filename]
-    if not uploads:
-        raise Invalid.field("files", "Choose or drop at least one file.")
+    uploads = uploaded("files", many=True)
     group_id = an_id(request.form.get("shared_group_id"), "shared_group_id")
     for upload in uploads:
         documents.create_document(session, me, blobs(), title=None, main=_stored(upload), shared_group_id=group_id)
@@ -112,10 +110,7 @@ def document_status(document_id: uuid.UUID):
 
 @bp.post("/documents/<uuid:document_id>/files/<uuid:file_id>/versions")
 def document_version(document_id: uuid.UUID, file_id: uuid.UUID):
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise Invalid.field("file", "Choose a file.")
-    documents.add_version(get_session(), actor(), document_id, file_id, _stored(upload), request.form.get("comment", ""))
+    documents.add_version(get_session(), actor(), document_id, file_id, _stored(uploaded()), request.form.get("comment", ""))
     return redirect(url_for("web.document_page", document_id=document_id))
 
 
@@ -134,10 +129,7 @@ def document_edit(document_id: uuid.UUID):
 @bp.post("/documents/<uuid:document_id>/files")
 def document_attach(document_id: uuid.UUID):
     """A bilag (or the main file, when the document has none)."""
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise Invalid.field("file", "Choose a file.")
-    documents.add_attachment(get_session(), actor(), document_id, _stored(upload))
+    documents.add_attachment(get_session(), actor(), document_id, _stored(uploaded()))
     return redirect(url_for("web.document_page", document_id=document_id))
 
 
@@ -152,9 +144,7 @@ def document_delete(document_id: uuid.UUID):
 
 @bp.post("/documents/<uuid:document_id>/move")
 def document_move(document_id: uuid.UUID):
-    case_id = an_id(request.form.get("case_id"), "case_id")
-    if case_id is None:
-        raise Invalid.field("case_id", "Choose a case.")
+    case_id = an_id(request.form.get("case_id"), "case_id", required=True)
     documents.move_document(get_session(), actor(), document_id, case_id=case_id,
                             folder_id=an_id(request.form.get("folder_id"), "folder_id"))
     return redirect(url_for("web.document_page", document_id=document_id))
