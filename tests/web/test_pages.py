@@ -262,3 +262,15 @@ def test_a_merged_pdf_is_split_and_a_page_in_doubt_is_named(sara_web):
     made = sara_web.post("/post/merge", data={"pdf": (io.BytesIO(doubtful), "tvivl.pdf")}, content_type="multipart/form-data")
     page = sara_web.get(made.location).text
     assert "Side 1</strong>" in page and "Send" not in page.split('id="rows-h"')[1]
+
+
+def test_a_personal_document_is_put_on_a_case(sara_web, sara, template):
+    case_id = case_id_from(sara_web.post("/cases/new", data={"template_id": template["id"], "title": "Modtager"}).location)
+    sara_web.post("/documents", data={"files": (io.BytesIO(text_pdf("Notat")), "notat.pdf")}, content_type="multipart/form-data")
+    (doc,) = sara.get("/api/documents?scope=mine").json
+    page = sara_web.get(f"/documents/{doc['id']}").text
+    assert "Læg på en sag" in page and "Modtager" in page
+    sara_web.post(f"/documents/{doc['id']}/move", data={"case_id": case_id})
+    assert sara.get(f"/api/documents/{doc['id']}").json["case_id"] == case_id
+    assert sara.get("/api/documents?scope=mine").json == []
+    assert "Læg på en sag" not in sara_web.get(f"/documents/{doc['id']}").text
