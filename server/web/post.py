@@ -209,10 +209,14 @@ def _preview(session, me, form):
     """Before sending: each recipient as the registers and Digital Post know them, and the letter as it will look."""
     main_id, attachment_ids = _letter_documents(session, me, form)
     provider = current_app.extensions["sagspost.post_provider"]
-    recipients = []
-    for r in _recipients(form):
-        kind, number = (r.type, r.number) if r.contact_id is None else _contact_number(session, me, r.contact_id)
-        recipients.append(checks.check_recipient(session, me, _registers(), provider, kind, number))
+    wanted = _recipients(form)
+
+    def check(kind: str, number: str, role: str) -> dict:
+        return {**checks.check_recipient(session, me, _registers(), provider, kind, number), "role": role}
+
+    recipients = [check(*((r.type, r.number) if r.contact_id is None else _contact_number(session, me, r.contact_id)),
+                        "recipient") for r in wanted]
+    recipients += [check("cpr", number, "copy") for number in wanted[0].copies]  # every recipient's copies are alike
     pdf, _name = generation.document_pdf(session, me, blobs(), main_id)
     fields = [(k, v) for k, values in form.lists() if k not in ("csrf_token", "action", "main_document_id",
                                                                   "attachment_document_ids") for v in values]

@@ -211,8 +211,10 @@ def test_a_letter_written_from_a_template_is_previewed_with_the_case_filled_in(b
     assert "Svarbrev" in form
     sender = boss.get("/api/post/sender-identities").json[0]["id"]
     shown = boss_web.post("/post/send", data={"case_id": case["id"], "title": "Svar", "sender_identity_id": sender,
-                                              "letter_template_id": made.json["id"], "numbers": ADULT, "action": "preview"})
+                                              "letter_template_id": made.json["id"], "numbers": ADULT, "copies": FATHER,
+                                              "action": "preview"})
     assert shown.status_code == 200 and "Mette Fiktivsen" in shown.text and shown.text.count("data:image/png") == 1
+    assert "Jens Fiktivsen (kopi)" in shown.text
     drafts = boss.get(f"/api/documents?scope=case&case_id={case['id']}").json
     assert [d["title"] for d in drafts] == ["Svar"]
 
