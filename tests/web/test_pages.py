@@ -134,6 +134,7 @@ def test_members_are_added_and_removed_on_the_case_page(sara_web, sara, casework
     assert caseworker.get(f"/api/cases/{case_id}").json["my_access"] == "read"
     members = sara_web.get(f"/cases/{case_id}/members").text
     member_id = re.search(r'action="/cases/[0-9a-f-]{36}/members/([0-9a-f-]{36})/remove"', members).group(1)
+    assert 'aria-label="Fjern: anna"' in members  # which of the many "Fjern" buttons, for a screen reader
     sara_web.post(f"/cases/{case_id}/members/{member_id}/remove")
     assert caseworker.get(f"/api/cases/{case_id}").status_code == 404
 
