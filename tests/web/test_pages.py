@@ -275,3 +275,15 @@ def test_a_personal_document_is_put_on_a_case(sara_web, sara, template):
     assert sara.get(f"/api/documents/{doc['id']}").json["case_id"] == case_id
     assert sara.get("/api/documents?scope=mine").json == []
     assert "Læg på en sag" not in sara_web.get(f"/documents/{doc['id']}").text
+
+
+def test_a_contact_is_created_and_its_address_changed(sara_web, sara):
+    made = sara_web.post("/contacts", data={"kind": "organisation", "number": "25313763", "name": "Bageriet ApS",
+                                            "street": "Hovedgaden 1", "postal_code": "9999", "city": "Testrup"})
+    assert made.status_code == 302 and "/contacts/" in made.location
+    contact_id = made.location.rsplit("/", 1)[1]
+    page = sara_web.get(made.location).text
+    assert "Bageriet ApS" in page and "25313763" in page and "Hovedgaden 1" in page
+    sara_web.post(f"/contacts/{contact_id}/edit", data={"name": "Bageriet ApS", "street": "Torvet 2", "postal_code": "9999",
+                                                        "city": "Testrup"})
+    assert sara.get(f"/api/contacts/{contact_id}").json["street"] == "Torvet 2"
