@@ -287,3 +287,11 @@ def test_a_contact_is_created_and_its_address_changed(sara_web, sara):
     sara_web.post(f"/contacts/{contact_id}/edit", data={"name": "Bageriet ApS", "street": "Torvet 2", "postal_code": "9999",
                                                         "city": "Testrup"})
     assert sara.get(f"/api/contacts/{contact_id}").json["street"] == "Torvet 2"
+
+
+def test_a_document_is_sent_as_a_letter_from_its_page(sara_web, sara, template):
+    case_id = case_id_from(sara_web.post("/cases/new", data={"template_id": template["id"], "title": "Brevsag"}).location)
+    doc = upload_to_case(sara, case_id, "svar.pdf", text_pdf("Svar"))
+    link = re.search(r'href="(/post/send\?[^"]+)">Send som brev', sara_web.get(f"/documents/{doc['id']}").text).group(1)
+    form = sara_web.get(link.replace("&amp;", "&")).text
+    assert f'<option value="{doc["id"]}" selected>svar.pdf</option>' in form
