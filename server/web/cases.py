@@ -249,9 +249,11 @@ def case_member_remove(case_id: uuid.UUID, member_id: uuid.UUID):
 def case_notes(case_id: uuid.UUID):
     session, me = get_session(), actor()
     ctx = _case_context(session, me, case_id, "notes")
-    notes = [{"note": n, "author": auth.display_name(session, n.author_id) if n.author_id else ""}
-             for n in cases.list_notes(session, me, case_id)]
-    return render_template("cases/notes.html", **ctx, notes=notes, categories=lists.list_named(session, NoteCategory))
+    categories = lists.list_named(session, NoteCategory, include_inactive=True)
+    names = {c.id: c.name for c in categories}
+    notes = [{"note": n, "author": auth.display_name(session, n.author_id) if n.author_id else "",
+              "category": names.get(n.category_id, "")} for n in cases.list_notes(session, me, case_id)]
+    return render_template("cases/notes.html", **ctx, notes=notes, categories=[c for c in categories if c.active])
 
 
 @bp.post("/cases/<uuid:case_id>/notes")

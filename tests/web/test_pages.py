@@ -295,3 +295,14 @@ def test_a_document_is_sent_as_a_letter_from_its_page(sara_web, sara, template):
     link = re.search(r'href="(/post/send\?[^"]+)">Send som brev', sara_web.get(f"/documents/{doc['id']}").text).group(1)
     form = sara_web.get(link.replace("&amp;", "&")).text
     assert f'<option value="{doc["id"]}" selected>svar.pdf</option>' in form
+
+
+def test_a_note_is_written_with_its_category(sara_web, boss_web, template):
+    boss_web.post("/admin/lists/note-categories", data={"name": "Telefonnotat"})
+    case_id = case_id_from(sara_web.post("/cases/new", data={"template_id": template["id"], "title": "Notesag"}).location)
+    notes = sara_web.get(f"/cases/{case_id}/notes").text
+    category = re.search(r'<option value="([0-9a-f-]{36})">Telefonnotat</option>', notes).group(1)
+    sara_web.post(f"/cases/{case_id}/notes", data={"text": "Moderen ringede <b>i dag</b>", "category_id": category})
+    notes = sara_web.get(f"/cases/{case_id}/notes").text
+    assert "Moderen ringede &lt;b&gt;i dag&lt;/b&gt;" in notes and "· Telefonnotat" in notes
+    assert "Tilføjede en note" in sara_web.get(f"/cases/{case_id}/history").text
