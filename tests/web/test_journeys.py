@@ -264,3 +264,22 @@ def test_an_approver_finds_the_dispatch_on_min_side_and_approves_it(boss, boss_w
     boss_web.post(f"/post/dispatches/{sent.json['id']}/approve")
     assert boss.get(f"/api/dispatches/{sent.json['id']}").json["status"] == "done"
     assert "Til godkendelse" not in boss_web.get("/").text.split("approve-h")[1].split("</section>")[0]
+
+
+def test_a_letter_sent_later_waits_and_can_be_cancelled(boss, boss_web, post_simulator):  # noqa: F811
+    from tests.documents.conftest import upload
+
+    assert boss.post("/api/case-templates", json={"name": "Standardsag", "access": "group"}).status_code == 201
+    sender = boss.post("/api/post/sender-identities", json={"name": "Testrup Skole", "cvr": "39990059"}).json
+    letter = upload(boss, files=[("file", "brev.pdf", text_pdf("Brev"))]).json
+    sent = boss_web.post("/post/send", data={"title": "Senere", "sender_identity_id": sender["id"], "main_document_id": letter["id"],
+                                             "numbers": ADULT, "send_at": "2099-01-02T08:30"})
+    assert sent.status_code == 302, sent.text
+    dispatch_id = sent.location.rsplit("/", 1)[1]
+    dispatch = boss.get(f"/api/dispatches/{dispatch_id}").json
+    assert dispatch["status"] == "scheduled" and dispatch["send_at"].startswith("2099-01-02T07:30")  # 08:30 Danish time
+    page = boss_web.get(sent.location).text
+    assert "02.01.2099 08.30" in page and "Annullér de breve der ikke er sendt" in page
+    boss_web.post(f"/post/dispatches/{dispatch_id}/cancel")
+    assert boss.get(f"/api/dispatches/{dispatch_id}").json["status"] == "cancelled"
+    assert post_simulator.deliveries()["total"] == 0
