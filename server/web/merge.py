@@ -17,11 +17,11 @@ from server.generation.models import MergeStatus
 from server.post import identities
 from server.web import preview
 from server.web.blueprint import actor, an_id, blobs, bp, max_upload_bytes
-from server.web.post import LIVE_SECONDS, local_time, reload_page
+from server.web.post import IN_FLIGHT, LIVE_SECONDS, local_time, reload_page
 
 # while these last, the page asks for the rows again by itself
 _MOVING = (MergeStatus.RENDERING, MergeStatus.DISPATCHED)
-_IN_FLIGHT = ("pending", "queued", "sending", "sent")
+_IN_FLIGHT = ("pending", *IN_FLIGHT)
 
 
 @bp.route("/post/merge", methods=["GET", "POST"])

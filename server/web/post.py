@@ -28,7 +28,9 @@ from server.web.errors import form_refused
 
 LOCAL = ZoneInfo("Europe/Copenhagen")
 FINISHED = (DispatchStatus.DONE, DispatchStatus.CANCELLED)
+IN_FLIGHT = ("queued", "sending", "sent")  # letters whose status will still change
 LIVE_SECONDS = 2  # how often an open dispatch page asks for its letters' status
+LOG_SECONDS = 5  # and the dispatch log for its dispatches
 
 
 def _registers() -> dispatches.Registers:
@@ -46,8 +48,11 @@ def dispatch_log():
     rows, total = dispatches.list_dispatches(
         session, me, status=DispatchStatus(status) if status in {s.value for s in DispatchStatus} else None,
         offset=pager.offset, limit=pager.size)
-    return render_template("post/log.html", dispatches=post_views.dispatch_views(session, rows), pager=pager.counted(total),
-                           status=status, statuses=list(DispatchStatus))
+    shown = post_views.dispatch_views(session, rows)
+    # the log follows its dispatches while any on this page still has letters on their way
+    live = any(d["status"] not in FINISHED or any(d["counts"].get(k) for k in IN_FLIGHT) for d in shown)
+    return render_template("post/log.html", dispatches=shown, pager=pager.counted(total), status=status,
+                           statuses=list(DispatchStatus), live=live, live_seconds=LOG_SECONDS)
 
 
 @bp.get("/post/dispatches/<uuid:dispatch_id>")
@@ -88,7 +93,7 @@ def reload_page() -> Response:
 def _letters(session, me, dispatch) -> dict:
     letters, _total = dispatches.list_letters(session, me, dispatch.id, offset=0, limit=500)
     views = [post_views.letter_view(session, me, letter) for letter in letters]
-    waiting = any(v["status"].value in ("queued", "sending", "sent") for v in views)
+    waiting = any(v["status"].value in IN_FLIGHT for v in views)
     return {"letters": views, "live": dispatch.status not in FINISHED or waiting, "live_seconds": LIVE_SECONDS}
 
 

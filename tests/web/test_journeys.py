@@ -111,6 +111,12 @@ def test_send_a_letter_and_see_it_delivered_live(page, live_app, sara, boss, pos
     assert status.inner_text() == "Sendt"
     assert "Mette Fiktivsen" in page.locator("#letters").inner_text()
 
+    # the log, too, follows the letters while they are on their way
+    page.get_by_role("link", name="Afsendelser").first.click()
+    assert "Sendt: 1" in page.locator("#log").inner_text()
+    assert page.locator("#log[hx-trigger]").count() == 1
+    page.go_back()
+
     # the receipt arrives while the page is open: the letters' table updates by itself (htmx)
     assert sara.post("/api/post/poll").status_code == 202
     page.locator("#letters .letter-status", has_text="Leveret").wait_for(timeout=10_000)
