@@ -128,7 +128,10 @@ def _signed_in(base: str, user_id, app) -> requests.Session:
         username = session.get(User, user_id).username
     http = requests.Session()
     http.trust_env = False
-    response = http.post(base + "/login", data={"username": username, "password": PASSWORD}, allow_redirects=False)
+    form = http.get(base + "/login").text  # the form carries its sign-in token
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    response = http.post(base + "/login", data={"username": username, "password": PASSWORD, "csrf_token": token},
+                         allow_redirects=False)
     if response.status_code != 302:
         raise SystemExit(f"sign-in failed: {response.status_code}")
     return http

@@ -26,9 +26,17 @@ class Browser:
         return self.client.post(url, data={"csrf_token": self.csrf, **(data or {})}, **kw)
 
 
+def login_form(client, **fields):
+    """POST the sign-in form as a browser does: from the page, with the form's token."""
+    client.get("/login")
+    with client.session_transaction() as session:
+        token = session["login_csrf"]
+    return client.post("/login", data={"csrf_token": token, **fields})
+
+
 def sign_in(app, username: str, password: str = PASSWORD) -> Browser:
     client = app.test_client()
-    response = client.post("/login", data={"username": username, "password": password})
+    response = login_form(client, username=username, password=password)
     assert response.status_code == 302, response.text
     with client.session_transaction() as session:
         return Browser(client, session["csrf"])

@@ -5,7 +5,7 @@ import io
 import re
 
 from tests.files import text_pdf
-from tests.web.conftest import PASSWORD, case_id_from, upload_to_case
+from tests.web.conftest import PASSWORD, case_id_from, login_form, upload_to_case
 
 
 def test_signed_out_visitors_are_sent_to_the_sign_in_page(app):
@@ -20,9 +20,9 @@ def test_signed_out_visitors_are_sent_to_the_sign_in_page(app):
 
 def test_signing_in_sets_the_same_cookie_session_as_the_api(app, sara):
     client = app.test_client()
-    bad = client.post("/login", data={"username": "sara", "password": "forkert-kodeord-123"})
+    bad = login_form(client, username="sara", password="forkert-kodeord-123")
     assert bad.status_code == 401 and "Forkert brugernavn eller adgangskode" in bad.text
-    good = client.post("/login", data={"username": "sara", "password": PASSWORD, "next": "/cases"})
+    good = login_form(client, username="sara", password=PASSWORD, next="/cases")
     assert good.status_code == 302 and good.location == "/cases"
     cookie = good.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "sagspost_session=" in cookie
@@ -30,9 +30,15 @@ def test_signing_in_sets_the_same_cookie_session_as_the_api(app, sara):
     assert me["user"]["username"] == "sara" and me["csrf_token"]
 
 
+def test_a_sign_in_posted_from_elsewhere_is_refused(app, sara):
+    client = app.test_client()  # no visit to the sign-in page: no token in this browser's session
+    refused = client.post("/login", data={"username": "sara", "password": PASSWORD, "csrf_token": "gæt"})
+    assert refused.status_code == 400 and "Log ind igen" in refused.text
+    assert client.get("/").status_code == 302  # not signed in
+
+
 def test_sign_in_never_redirects_off_site(app, sara):
-    response = app.test_client().post("/login", data={"username": "sara", "password": PASSWORD,
-                                                      "next": "https://evil.example/"})
+    response = login_form(app.test_client(), username="sara", password=PASSWORD, next="https://evil.example/")
     assert response.location == "/"
 
 
@@ -247,7 +253,7 @@ def test_the_language_follows_the_browser_and_survives_signing_in(app, sara):
     client = app.test_client()
     assert "Sign in to Sagspost" in client.get("/login", headers={"Accept-Language": "en-GB,en;q=0.8"}).text
     client.post("/language", data={"lang": "en"})
-    client.post("/login", data={"username": "sara", "password": PASSWORD})
+    login_form(client, username="sara", password=PASSWORD)
     assert "My cases" in client.get("/").text
 
 
