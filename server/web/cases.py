@@ -23,9 +23,6 @@ from server.web.blueprint import (Pager, actor, an_id, blobs, bp, max_upload_byt
                                   users_and_groups)
 from server.web.errors import form_refused
 
-TABS = ("documents", "parties", "members", "notes", "history")
-
-
 # ---------------------------------------------------------------- lists
 
 

@@ -16,9 +16,9 @@ from server.contacts import services as contacts
 from server.db import get_session
 from server.documents import services as documents
 from server.errors import DomainError, Invalid, NotFound
-from server.jobs import services as jobs
 from server.generation import services as generation
 from server.generation import templates as doc_templates
+from server.jobs import services as jobs
 from server.post import checks, dispatches, identities, stats
 from server.post import views as post_views
 from server.post.models import DispatchStatus
