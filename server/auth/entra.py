@@ -142,3 +142,53 @@ def fetch_message_mime(config: EntraConfig, sso_token: str, item_id: str, *, htt
     if response.status_code >= 400:
         raise Unavailable(f"Microsoft Graph answered {response.status_code} when asked for the message.")
     return response.content
+
+
+# ---------------------------------------------------------------- Microsoft sign-in for the browser
+
+
+def _sign_in_app(config: EntraConfig, http=None) -> msal.ConfidentialClientApplication:
+    # one allowed tenant signs in at that tenant; several at "organizations" (work accounts of any)
+    tenant = config.tenants[0] if len(config.tenants) == 1 else "organizations"
+    return msal.ConfidentialClientApplication(
+        config.client_id, client_credential=config.client_secret, authority=f"{config.authority}/{tenant}",
+        http_client=http, instance_discovery=False,
+    )
+
+
+def browser_sign_in_enabled(config: EntraConfig) -> bool:
+    """The sign-in page offers Microsoft where the app registration has a secret (a web client)."""
+    return config.enabled and bool(config.client_secret)
+
+
+def start_browser_sign_in(config: EntraConfig, redirect_uri: str, *, http=None) -> dict:
+    """msal's authorization code flow (state, nonce, PKCE); its auth_uri is where the browser goes.
+
+    The answer comes back as a query (a GET), not form_post, which msal suggests: a cross-site POST
+    from Microsoft would not carry our SameSite=Lax session cookie, which holds the flow."""
+    try:
+        return _sign_in_app(config, http).initiate_auth_code_flow(
+            ["User.Read"], redirect_uri=redirect_uri, prompt="select_account")
+    except (requests.RequestException, ValueError) as exc:
+        raise Unavailable("Microsoft's sign-in service does not answer; try again.") from exc
+
+
+def claims_for_browser_answer(config: EntraConfig, flow: dict, answer: dict, *, http=None) -> dict:
+    """The checked ID token claims of Microsoft's answer: msal checks state, nonce and PKCE and trades
+    the code; the ID token's signature, issuer and audience are checked here against the tenant's keys."""
+    try:
+        result = _sign_in_app(config, http).acquire_token_by_auth_code_flow(flow, answer)
+    except ValueError as exc:  # msal: the answer does not match this flow (state, nonce)
+        raise Unauthorized("This Microsoft sign-in answer does not belong to this sign-in; sign in again.") from exc
+    except requests.RequestException as exc:
+        raise Unavailable("Microsoft's sign-in service does not answer; try again.") from exc
+    if "id_token" not in result:
+        raise Unauthorized(f"Microsoft refused the sign-in: {result.get('error_description') or result.get('error')}.")
+    tenant = _claimed_tenant(result["id_token"])
+    if tenant not in config.tenants:
+        raise Unauthorized("Your organisation (Entra tenant) may not use this Sagspost.")
+    claims = oidc.verify_jwt(result["id_token"], jwks_url=config.jwks_url(tenant), audiences=[config.client_id],
+                             issuers=config.issuers(tenant), http=http)
+    if not claims.get("oid"):
+        raise Unauthorized("The sign-in token names no user (oid).")
+    return claims

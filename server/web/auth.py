@@ -7,7 +7,7 @@ import secrets
 from flask import current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from server.auth import current
+from server.auth import current, entra
 from server.auth import services as auth
 from server.auth.google_tokens import google_sign_in_enabled
 from server.db import get_session
@@ -50,9 +50,13 @@ def _login_form(target: str, status: int = 200, **shown):
 
 def _providers(target: str) -> list[dict]:
     """The other ways to sign in that this installation has configured."""
-    if not google_sign_in_enabled(current_app.config["SAGSPOST"]):
-        return []
-    return [{"label": _("Log ind med Google"), "url": url_for("google_signin.GoogleLogin", next=target)}]
+    settings = current_app.config["SAGSPOST"]
+    providers = []
+    if entra.browser_sign_in_enabled(entra.EntraConfig.from_settings(settings)):
+        providers.append({"label": _("Log ind med Microsoft"), "url": url_for("entra_signin.EntraLogin", next=target)})
+    if google_sign_in_enabled(settings):
+        providers.append({"label": _("Log ind med Google"), "url": url_for("google_signin.GoogleLogin", next=target)})
+    return providers
 
 
 @bp.post("/logout")

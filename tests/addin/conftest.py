@@ -7,6 +7,7 @@ code under test uses the real URLs and protocols and no test reaches the interne
 """
 from __future__ import annotations
 
+import base64
 import json
 import time
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ class IdentityProvider:
     published: list = field(default_factory=list)  # (kid, key) pairs in the key set
     messages: dict = field(default_factory=dict)
     obo_requests: list = field(default_factory=list)
+    codes: dict = field(default_factory=dict)  # authorization code -> the ID token it is traded for
     key_set_fetches: int = 0
 
     def __post_init__(self):
@@ -77,6 +79,16 @@ class IdentityProvider:
         if path.endswith("/oauth2/v2.0/token") and method == "POST":
             size = int(environ.get("CONTENT_LENGTH") or 0)
             form = {k: v[0] for k, v in parse_qs(environ["wsgi.input"].read(size).decode()).items()}
+            if form.get("grant_type") == "authorization_code":
+                id_token = self.codes.pop(form.get("code"), None)
+                if id_token is None or form.get("client_secret") != "s3cret" or not form.get("code_verifier"):
+                    return _json(start_response, {"error": "invalid_grant", "error_description": "unknown code"},
+                                 "400 Bad Request")
+                claims = jwt.decode(id_token, options={"verify_signature": False})
+                client_info = base64.urlsafe_b64encode(json.dumps({"uid": claims["oid"], "utid": claims["tid"]}).encode())
+                return _json(start_response, {"token_type": "Bearer", "access_token": "graph-token-for-sign-in",
+                                              "id_token": id_token, "client_info": client_info.decode().rstrip("="),
+                                              "expires_in": 3600, "scope": form.get("scope", "")})
             self.obo_requests.append(form)
             if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" or not form.get("assertion"):
                 return _json(start_response, {"error": "invalid_grant", "error_description": "not an OBO request"}, "400 Bad Request")
