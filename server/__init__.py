@@ -83,11 +83,12 @@ def _register_blueprints(app: Flask, api) -> None:
     from server.google.routes import blp as google_blp
     from server.google.signin import blp as google_signin_blp
     from server.auth.entra_signin import blp as entra_signin_blp
+    from server.work.routes import blp as work_blp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(addin_pages)
     for blp in (auth_blp, contacts_blp, admin_blp, cases_blp, documents_blp, generation_blp, retention_blp, post_blp, audit_blp, search_blp, addins_blp,
-                google_blp, google_signin_blp, entra_signin_blp):
+                google_blp, google_signin_blp, entra_signin_blp, work_blp):
         api.register_blueprint(blp)
 
 

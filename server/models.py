@@ -11,6 +11,7 @@ from server.jobs import models as _jobs  # noqa: F401
 from server.post import models as _post  # noqa: F401
 from server.retention import models as _retention  # noqa: F401
 from server.search import models as _search  # noqa: F401
+from server.work import models as _work  # noqa: F401
 from server.db import Base
 
 metadata = Base.metadata

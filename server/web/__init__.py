@@ -25,7 +25,7 @@ CSP = (
 
 
 def init_app(app: Flask) -> None:
-    from server.web import admin, auth, cases, contacts, dashboard, documents, errors, merge, post, search  # noqa: F401  (routes)
+    from server.web import admin, auth, cases, contacts, dashboard, documents, errors, merge, post, search, tasks  # noqa: F401  (routes)
 
     app.config.update(
         BABEL_DEFAULT_LOCALE="da",

@@ -1,5 +1,5 @@
-"""Min side: my cases, unassigned cases in my groups, my documents, letters needing attention, and
-for approvers the dispatches waiting for them (the only tasks Sagspost has so far)."""
+"""Min side: my cases, unassigned cases in my groups, my open tasks (overdue ones marked), my documents,
+letters needing attention, and for approvers the dispatches waiting for them."""
 from __future__ import annotations
 
 from flask import render_template
@@ -11,6 +11,9 @@ from server.documents import services as documents
 from server.post import dispatches, views as post_views
 from server.post.models import DispatchStatus
 from server.web.blueprint import POST_RIGHTS, actor, bp, has
+from server.work import services as tasks
+from server.work import views as task_views
+from server.work.models import TaskStatus
 
 SHOWN = 10
 
@@ -21,9 +24,12 @@ def dashboard():
     mine, mine_total = cases.list_cases(session, me, cases.CaseFilter(scope="mine"), offset=0, limit=SHOWN)
     unassigned, unassigned_total = cases.list_cases(session, me, cases.CaseFilter(scope="unassigned"), offset=0, limit=SHOWN)
     my_docs, _ = documents.list_documents(session, me, documents.DocumentFilter(scope="mine"), offset=0, limit=SHOWN)
+    my_tasks, tasks_total = tasks.list_my_tasks(session, me, tasks.TaskFilter(status=TaskStatus.OPEN), offset=0, limit=SHOWN)
+    _late, overdue_total = tasks.list_my_tasks(session, me, tasks.TaskFilter(overdue=True), offset=0, limit=0)
     return render_template(
         "dashboard.html", mine=mine, mine_total=mine_total, unassigned=unassigned, unassigned_total=unassigned_total,
-        my_docs=my_docs, attention=_letters_needing_attention(session, me) if has(me, *POST_RIGHTS) else None,
+        my_docs=my_docs, tasks=task_views.task_views(session, me, my_tasks), tasks_total=tasks_total,
+        overdue_total=overdue_total, attention=_letters_needing_attention(session, me) if has(me, *POST_RIGHTS) else None,
         approvals=_to_approve(session, me) if has(me, Right.POST_APPROVE) else None,
     )
 

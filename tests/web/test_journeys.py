@@ -264,7 +264,7 @@ def test_an_approver_finds_the_dispatch_on_min_side_and_approves_it(boss, boss_w
     sent = sara.post("/api/dispatches", json={"title": "Til godkendelse", "sender_identity_id": sender["id"],
                                               "main_document_id": letter["id"], "recipients": [{"type": "cpr", "number": ADULT}]})
     assert sent.json["status"] == "awaiting_approval"
-    assert "Mine opgaver" not in sara_web.get("/").text  # caseworkers approve nothing
+    assert "afsendelser til godkendelse" not in sara_web.get("/").text  # caseworkers approve nothing
     home = boss_web.get("/").text
     assert f'href="/post/dispatches/{sent.json["id"]}">Til godkendelse' in home
     boss_web.post(f"/post/dispatches/{sent.json['id']}/approve")
