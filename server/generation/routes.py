@@ -3,6 +3,7 @@ import uuid
 
 from flask import current_app, request, send_file
 from flask.views import MethodView
+from marshmallow import ValidationError
 
 from server.api import blueprint, page_window, paged
 from server.auth import current
@@ -155,11 +156,11 @@ class Merges(MethodView):
         """
         actor, session = current.actor(), get_session()
         if request.is_json:
-            body = s.MergeTableSchema().load(request.get_json())
+            body = _loaded(s.MergeTableSchema(), request.get_json(silent=True))
             table = sheets.from_values(body["header"], body["rows"], body["first_row"])
             return merge.create_from_table(session, actor, table=table, template_id=body["template_id"],
                                            id_column=body["id_column"], id_type=body["id_type"])
-        form = s.MergeFormSchema().load(_form_values(request.form))
+        form = _loaded(s.MergeFormSchema(), _form_values(request.form))
         files = request.files
         if files.get("pdf"):
             return merge.create_from_pdf(session, actor, _store(), data=_read(files["pdf"], _limit()),
@@ -177,6 +178,16 @@ class Merges(MethodView):
                                        template_id=form["template_id"], id_column=form["id_column"],
                                        id_type=form["id_type"], source_filename=upload.filename or "",
                                        source_sha256=blob.sha256, attachments=attachments)
+
+
+def _loaded(schema, data) -> dict:
+    """The body this endpoint reads itself (JSON or a form): a 422 naming the fields, as @blp.arguments gives."""
+    try:
+        return schema.load(data if data is not None else {})
+    except ValidationError as error:
+        fields_ = error.messages if isinstance(error.messages, dict) else {"body": error.messages}
+        first = next(iter(fields_.items()))
+        raise Invalid(f"{first[0]}: {first[1]}", errors=fields_) from None
 
 
 def _form_values(form) -> dict:

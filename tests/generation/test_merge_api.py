@@ -172,3 +172,12 @@ def test_a_ready_merge_is_sent_as_one_dispatch_and_rows_follow_their_letters(adm
     again = caseworker.post(f"/api/merges/{merge['id']}/dispatch",
                             json={"title": "Igen", "sender_identity_id": sender["id"]})
     assert again.status_code == 409
+
+
+def test_malformed_merge_requests_are_refused_with_the_field_named(caseworker, merge_template):
+    for body in ({}, {"template_id": merge_template["id"], "header": ["CPR"], "rows": "x"}, ["not", "an", "object"]):
+        response = caseworker.post("/api/merges", json=body)
+        assert response.status_code == 422, (body, response.json)
+        assert response.json["errors"]
+    region = upload(caseworker, "/api/merges", files=[("pdf", "x.pdf", b"%PDF-1.4")], region="a,b")
+    assert region.status_code == 422 and "region" in region.json["errors"]
