@@ -17,7 +17,6 @@ import math
 import os
 import re
 import resource
-import select
 import shutil
 import signal
 import subprocess
@@ -33,6 +32,8 @@ from pathlib import Path
 from xml.sax import SAXParseException
 from xml.sax.handler import ContentHandler, feature_namespaces
 
+from server.childpipe import read_line
+
 MAX_TEXT_CHARS = 5_000_000
 MAX_ARCHIVE_BYTES = 200 * 1024 * 1024
 MAX_ARCHIVE_ENTRIES = 10_000
@@ -46,6 +47,7 @@ _WORKER_ENVIRONMENT = {
     "PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "LC_CTYPE", "LD_LIBRARY_PATH", "PYTHONPATH", "TESSDATA_PREFIX",
 }
 _MIB = 1024 * 1024
+_WORKER_ENDED = "the extraction process ended"
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _WORD_PARTS = re.compile(r"word/(header|footer)\d*\.xml|word/(footnotes|endnotes)\.xml")
@@ -143,7 +145,7 @@ class _Worker:
         )
         self._received = bytearray()
         try:
-            self._read_line(time.monotonic() + _START_TIMEOUT_S)
+            read_line(self.process.stdout, self._received, time.monotonic() + _START_TIMEOUT_S, _WORKER_ENDED)
         except BaseException:
             self.stop()
             raise
@@ -155,7 +157,7 @@ class _Worker:
         """The worker's answer; raises TimeoutError, or ChildProcessError/OSError when it died."""
         self.process.stdin.write(json.dumps(job).encode() + b"\n")
         self.process.stdin.flush()
-        return json.loads(self._read_line(time.monotonic() + timeout_s))
+        return json.loads(read_line(self.process.stdout, self._received, time.monotonic() + timeout_s, _WORKER_ENDED))
 
     def stop(self) -> int | None:
         """Kill the worker and everything it started; its exit code (negative: the signal)."""
@@ -168,20 +170,6 @@ class _Worker:
         self.process.stdout.close()
         return returncode
 
-    def _read_line(self, deadline: float) -> bytes:
-        fd = self.process.stdout.fileno()
-        while b"\n" not in self._received:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError
-            if select.select([fd], [], [], left)[0]:
-                chunk = os.read(fd, _MIB)
-                if not chunk:
-                    raise ChildProcessError("the extraction process ended")
-                self._received += chunk
-        line, _, rest = bytes(self._received).partition(b"\n")
-        self._received = bytearray(rest)
-        return line
 
 
 class _Pool:

@@ -27,7 +27,6 @@ import hashlib
 import io
 import json
 import os
-import select
 import shutil
 import signal
 import subprocess
@@ -43,6 +42,7 @@ if __name__ == "__main__":
     # Run by Debian's python3 as the worker (see _serve): it has `uno`, but not Flask or this project.
     DomainError = Exception
 else:
+    from server.childpipe import read_line
     from server.errors import DomainError
 
 UNO_PYTHON = "/usr/bin/python3"
@@ -55,6 +55,7 @@ _STOP_GRACE_S = 5.0
 _MIB = 1024 * 1024
 _PIPE_FOLDERS = ("/tmp", "/var/tmp")  # where LibreOffice puts a named pipe's socket (not TMPDIR)
 _WORKER_ENVIRONMENT = {"PATH", "TMPDIR", "LANG", "LC_ALL", "LC_CTYPE"}
+_WORKER_ENDED = "the LibreOffice worker ended"
 _NOT_INSTALLED = "LibreOffice is not installed: run make run / make test, which install it"
 
 
@@ -386,7 +387,7 @@ class _Office:
             raise ConverterUnavailable(f"LibreOffice's Python ({uno_python}) does not run: {error}") from None
         self.started = time.monotonic()
         try:
-            ready = json.loads(self._read_line(time.monotonic() + start_timeout_s))
+            ready = json.loads(read_line(self.process.stdout, self._received, time.monotonic() + start_timeout_s, _WORKER_ENDED))
         except TimeoutError:
             self.kill()
             raise ConverterUnavailable(f"LibreOffice did not start within {start_timeout_s:g} s") from None
@@ -423,7 +424,7 @@ class _Office:
             try:
                 self.process.stdin.write(json.dumps(request).encode() + b"\n")
                 self.process.stdin.flush()
-                answer = json.loads(self._read_line(time.monotonic() + timeout_s))
+                answer = json.loads(read_line(self.process.stdout, self._received, time.monotonic() + timeout_s, _WORKER_ENDED))
             except TimeoutError:
                 raise  # an OSError too, but LibreOffice may be alive: the caller decides
             except (ChildProcessError, OSError) as error:
@@ -470,20 +471,6 @@ class _Office:
         shutil.rmtree(self.folder, ignore_errors=True)
         return returncode
 
-    def _read_line(self, deadline: float) -> bytes:
-        fd = self.process.stdout.fileno()
-        while b"\n" not in self._received:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError
-            if select.select([fd], [], [], left)[0]:
-                chunk = os.read(fd, _MIB)
-                if not chunk:
-                    raise ChildProcessError("the LibreOffice worker ended")
-                self._received += chunk
-        line, _, rest = bytes(self._received).partition(b"\n")
-        self._received = bytearray(rest)
-        return line
 
 
 _default: Converter | None = None

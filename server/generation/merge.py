@@ -326,7 +326,7 @@ def mark_dispatched(session: Session, actor: Principal, merge: Merge, dispatch_i
                         summary=f"Sendte {len(plans)} flettede breve", after={"dispatch_id": str(dispatch_id)})
 
 
-def row_status(merge: Merge, row: MergeRow, letter_statuses: dict) -> str:
+def row_status(row: MergeRow, letter_statuses: dict) -> str:
     if row.problem:
         return "invalid"
     if row.letter_id is not None and row.letter_id in letter_statuses:
@@ -352,7 +352,7 @@ def row_views(session: Session, actor: Principal, merge_id: uuid.UUID, *, offset
     merge = get_merge(session, actor, merge_id)
     found = rows(session, merge, offset=offset, limit=limit)
     statuses = post.letter_statuses(session, [r.letter_id for r in found if r.letter_id])
-    return [{"row": r.row, "recipient": _shown_number(actor, r), "status": row_status(merge, r, statuses),
+    return [{"row": r.row, "recipient": _shown_number(actor, r), "status": row_status(r, statuses),
              "problem": r.problem, "letter_id": r.letter_id, "pages": r.pages} for r in found], merge.row_count
 
 

@@ -46,6 +46,7 @@ def case_context(session: Session, actor: Principal, case_id: uuid.UUID, recipie
     owner = auth.display_name(session, case.owner_user_id) if case.owner_user_id else ""
     parties = [_party_fields(session, actor, party) for party in cases.list_parties(session, actor, case_id)]
     primary = next((p for p in parties if p["primaer"]), parties[0] if parties else {})
+    custom = cases.field_values(session, case)
     recipient = (fields.contact_fields(contacts.get_contact(session, actor, recipient_contact_id))
                  if recipient_contact_id else primary)
     return {
@@ -53,9 +54,9 @@ def case_context(session: Session, actor: Principal, case_id: uuid.UUID, recipie
             "nummer": case.number, "titel": case.title, "beskrivelse": case.description,
             "status": case.status.value, "journalnoegle": key.number if key else "",
             "journalnoegle_titel": key.title if key else "", "oprettet": case.created_at.strftime("%d.%m.%Y"),
-            "sagsbehandler": owner or "", "felter": cases.field_values(session, case),
+            "sagsbehandler": owner or "", "felter": custom,
         },
-        "felter": cases.field_values(session, case),
+        "felter": custom,
         "parter": parties,
         "part": primary,
         "modtager": recipient or fields.address_values({}),

@@ -11,22 +11,18 @@ from sqlalchemy.orm import Session
 from server.admin import services as admin
 from server.admin.models import FieldEntity
 from server.audit import services as audit
+from server.auth import services as auth
 from server.auth.principal import Principal
 from server.auth.rights import Right
 from server.cases import templates as case_templates
 from server.documents.blobs import BlobStore
-from server.errors import Conflict, Forbidden, Invalid, NotFound
+from server.errors import Conflict, Invalid, NotFound
 from server.generation import fields, wordfill
 from server.generation.models import DocumentTemplate, TemplateCaseTemplate, TemplateVersion
 
 _CACHE_SIZE = 32
 _compiled: "OrderedDict[str, wordfill.CompiledTemplate]" = OrderedDict()
 _compiled_lock = threading.Lock()
-
-
-def _require_manager(actor: Principal) -> None:
-    if not actor.has(Right.DOCUMENT_TEMPLATES_MANAGE):
-        raise Forbidden("Managing document templates needs the right document_templates.manage.")
 
 
 def list_templates(session: Session, *, case_template_id: uuid.UUID | None = None, for_merge: bool | None = None,
@@ -55,7 +51,7 @@ def create_template(session: Session, actor: Principal | None, store: BlobStore,
                     filename: str, description: str = "", document_type_id: uuid.UUID | None = None,
                     case_template_ids: list[uuid.UUID] = (), for_merge: bool = False) -> DocumentTemplate:
     if actor is not None:
-        _require_manager(actor)
+        auth.require(actor, Right.DOCUMENT_TEMPLATES_MANAGE)
     if session.scalar(select(DocumentTemplate.id).where(DocumentTemplate.name == name)):
         raise Conflict(f"A document template named \"{name}\" exists already.")
     admin.document_type(session, document_type_id)
@@ -72,7 +68,7 @@ def create_template(session: Session, actor: Principal | None, store: BlobStore,
 
 def add_version(session: Session, actor: Principal, store: BlobStore, template_id: uuid.UUID, data: bytes,
                 filename: str) -> DocumentTemplate:
-    _require_manager(actor)
+    auth.require(actor, Right.DOCUMENT_TEMPLATES_MANAGE)
     template = require_template(session, template_id)
     number = template.version + 1
     template.versions.append(_checked_version(session, actor, store, template, number, data, filename))
@@ -84,7 +80,7 @@ def add_version(session: Session, actor: Principal, store: BlobStore, template_i
 
 
 def update_template(session: Session, actor: Principal, template_id: uuid.UUID, changes: dict) -> DocumentTemplate:
-    _require_manager(actor)
+    auth.require(actor, Right.DOCUMENT_TEMPLATES_MANAGE)
     template = require_template(session, template_id)
     before = _values(template)
     if "name" in changes and changes["name"] != template.name:
