@@ -60,7 +60,7 @@ def register_error_handlers(app) -> None:
     # Registered per status code: Flask prefers a code's handler to flask-smorest's catch-all
     # HTTPException handler, whose body lacks `message` (validation errors, unknown URLs, 405 …).
     for code in default_exceptions:
-        app.register_error_handler(code, _http_error)
+        app.register_error_handler(code, http_error)
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
@@ -73,7 +73,7 @@ def register_error_handlers(app) -> None:
         return jsonify(error_body(409, "The change conflicts with existing data.")), 409
 
 
-def _http_error(exc: HTTPException):
+def http_error(exc: HTTPException):
     data = getattr(exc, "data", None) or {}
     errors = data.get("errors") or data.get("messages")
     message = data.get("message")

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import enum
+import uuid
+from datetime import date
+from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, IdMixin, TimestampMixin, str_enum
@@ -50,6 +53,17 @@ class CustomField(IdMixin, TimestampMixin, Base):
     required: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FieldValueColumns:
+    """A custom field's value in the column that fits its type, so it can be searched and compared
+    as what it is; the value tables of cases and documents are this and their owner's id."""
+
+    field_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("custom_fields.id", ondelete="CASCADE"), primary_key=True)
+    value_text: Mapped[str | None] = mapped_column(String(1000))
+    value_number: Mapped[Decimal | None] = mapped_column(Numeric(20, 6))
+    value_date: Mapped[date | None] = mapped_column(Date)
+    value_bool: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class DocumentType(IdMixin, TimestampMixin, Base):

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select, true
 from sqlalchemy.orm import Session
 
 from server.admin.models import (
@@ -147,6 +148,86 @@ def _check_choices(field_type: FieldType, choices: list | None) -> None:
 
 def fields_by_key(session: Session, entity: FieldEntity) -> dict[str, CustomField]:
     return {f.key: f for f in list_fields(session, entity)}
+
+
+def merged_field_values(
+    session: Session, entity: FieldEntity, rows: list, values: dict, *, creating: bool, new_row: Callable
+) -> list:
+    """A case's or document's value rows (`rows`, each with a field_id) after setting `values`
+    (field key → raw value; None or "" clears it); `new_row(field_id=…, value_…=…)` makes a row.
+
+    Raises Invalid naming the field: an unknown key, a value that does not fit its field's type, a
+    required field cleared, or, when creating, left out.
+    """
+    defs = fields_by_key(session, entity)
+    unknown = sorted(set(values) - set(defs))
+    if unknown:
+        raise Invalid.field("fields", f"Unknown {entity.value} fields: {', '.join(unknown)}.")
+    current = {row.field_id: row for row in rows}
+    for key, raw in values.items():
+        definition = defs[key]
+        if raw is None or raw == "":
+            if definition.required:
+                raise Invalid.field(f"fields.{key}", f"{definition.label} is required.")
+            current.pop(definition.id, None)
+            continue
+        current[definition.id] = new_row(field_id=definition.id, **typed_value(definition, raw))
+    if creating:
+        missing = [d.label for d in defs.values() if d.required and d.id not in current]
+        if missing:
+            raise Invalid.field("fields", f"Required fields missing: {', '.join(missing)}.")
+    return list(current.values())
+
+
+def plain_field_values(session: Session, entity: FieldEntity, rows: list) -> dict:
+    """Field key → value in its JSON form, retired fields' values included."""
+    if not rows:
+        return {}
+    defs = {f.id: f for f in list_fields(session, entity, include_inactive=True)}
+    return {defs[row.field_id].key: plain_value(defs[row.field_id], row) for row in rows if row.field_id in defs}
+
+
+def audited_field_values(rows: list) -> dict:
+    """Field id → value as text, for the before and after of an audited change."""
+    return {str(row.field_id): _stored(row) for row in rows}
+
+
+def _stored(row):
+    for value in (row.value_text, row.value_number, row.value_date, row.value_bool):
+        if value is not None:
+            return str(value) if not isinstance(value, (bool, str)) else value
+    return None
+
+
+_VALUE_COLUMNS = {FieldType.NUMBER: "value_number", FieldType.DATE: "value_date", FieldType.BOOLEAN: "value_bool"}
+_YES = ("true", "1", "yes", "ja")
+
+
+def value_condition(definition: CustomField, model, *, value=None, low=None, high=None):
+    """A WHERE clause on a value table (`model`: a FieldValueColumns class): its rows of this field
+    equal to `value`, or, for a number or date field, from `low` to `high` (either may be None).
+    Values may be typed JSON or text from a URL ("true" or "ja" for yes)."""
+    column = getattr(model, _VALUE_COLUMNS.get(definition.type, "value_text"))
+    if value is not None:
+        if definition.type == FieldType.BOOLEAN and isinstance(value, str):
+            value = value.lower() in _YES
+        match = column == _column_value(definition, value)
+    elif definition.type in (FieldType.NUMBER, FieldType.DATE):
+        bounds = [column >= _column_value(definition, low)] if low is not None else []
+        bounds += [column <= _column_value(definition, high)] if high is not None else []
+        match = and_(true(), *bounds)
+    else:
+        raise Invalid.field(f"fields.{definition.key}", f"{definition.label}: only number and date fields take a range.")
+    return and_(model.field_id == definition.id, match)
+
+
+def _column_value(definition: CustomField, raw):
+    return next(iter(typed_value(definition, raw).values()))
+
+
+def field_words(values: dict) -> list[str]:
+    """The field values a free-text search should find (a yes/no is no word)."""
+    return [str(v) for v in values.values() if v is not None and not isinstance(v, bool)]
 
 
 def typed_value(field: CustomField, raw) -> dict:

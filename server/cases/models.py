@@ -3,18 +3,15 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
-    Date,
     ForeignKey,
     Index,
     Integer,
-    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -22,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from server.admin.models import FieldValueColumns
 from server.db import UTC, Base, IdMixin, TimestampMixin, str_enum
 
 
@@ -184,8 +182,8 @@ class CaseTag(Base):
     tag: Mapped[str] = mapped_column(String(100), primary_key=True)
 
 
-class CaseFieldValue(Base):
-    """A custom field's value on a case, in the column that fits its type so it can be searched."""
+class CaseFieldValue(FieldValueColumns, Base):
+    """A custom field's value on a case."""
 
     __tablename__ = "case_field_values"
     __table_args__ = (
@@ -194,11 +192,6 @@ class CaseFieldValue(Base):
         Index("ix_case_field_values_date", "field_id", "value_date"),
     )
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
-    field_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("custom_fields.id", ondelete="CASCADE"), primary_key=True)
-    value_text: Mapped[str | None] = mapped_column(String(1000))
-    value_number: Mapped[Decimal | None] = mapped_column(Numeric(20, 6))
-    value_date: Mapped[date | None] = mapped_column(Date)
-    value_bool: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class CaseFolder(IdMixin, Base):

@@ -5,13 +5,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from server.admin import services as lists
-from server.admin.models import FieldEntity, FieldType, NoteCategory, PartyRole
+from server.admin.models import CustomField, FieldEntity, FieldType, NoteCategory, PartyRole
 from server.audit import services as audit
 from server.auth import services as auth
 from server.auth.principal import Principal
@@ -166,24 +166,19 @@ def _field_condition(defs: dict, expr: str):
     if not sep or key not in defs:
         raise Invalid.field("field", f"Filter custom fields as key:value or key:from..to; {key!r} is not a case field.")
     definition = defs[key]
-    column_of = {
-        FieldType.NUMBER: CaseFieldValue.value_number,
-        FieldType.DATE: CaseFieldValue.value_date,
-        FieldType.BOOLEAN: CaseFieldValue.value_bool,
-    }
-    column = column_of.get(definition.type, CaseFieldValue.value_text)
     if ".." in raw and definition.type in (FieldType.NUMBER, FieldType.DATE):
         low, high = raw.split("..", 1)
-        bounds = []
-        if low:
-            bounds.append(column >= next(iter(lists.typed_value(definition, low).values())))
-        if high:
-            bounds.append(column <= next(iter(lists.typed_value(definition, high).values())))
-        match = and_(*bounds)
-    else:
-        value = raw.lower() in ("true", "1", "yes", "ja") if definition.type == FieldType.BOOLEAN else raw
-        match = column == next(iter(lists.typed_value(definition, value).values()))
-    return Case.id.in_(select(CaseFieldValue.case_id).where(CaseFieldValue.field_id == definition.id, match))
+        return having_field_value(Case.id, definition, low=low or None, high=high or None)
+    return having_field_value(Case.id, definition, value=raw)
+
+
+def having_field_value(case_id_column, definition: CustomField, *, value=None, low=None, high=None):
+    """For other domains (search) too: a predicate on a case-id column, true for the cases whose
+    value of this case field equals `value`, or lies from `low` to `high` (see lists.value_condition)."""
+    if definition.entity != FieldEntity.CASE:
+        raise Invalid.field("field_id", f"{definition.label} is not a case field.")
+    match = lists.value_condition(definition, CaseFieldValue, value=value, low=low, high=high)
+    return case_id_column.in_(select(CaseFieldValue.case_id).where(match))
 
 
 # ---------------------------------------------------------------- creating
@@ -347,29 +342,13 @@ def _set_tags(case: Case, tags) -> None:
 
 
 def _set_fields(session: Session, case: Case, values: dict, *, creating: bool) -> None:
-    defs = lists.fields_by_key(session, FieldEntity.CASE)
-    unknown = sorted(set(values) - set(defs))
-    if unknown:
-        raise Invalid.field("fields", f"Unknown case fields: {', '.join(unknown)}.")
-    current = {fv.field_id: fv for fv in case.field_values}
-    for key, raw in values.items():
-        definition = defs[key]
-        if raw is None or raw == "":
-            if definition.required:
-                raise Invalid.field(f"fields.{key}", f"{definition.label} is required.")
-            current.pop(definition.id, None)
-            continue
-        current[definition.id] = CaseFieldValue(field_id=definition.id, **lists.typed_value(definition, raw))
-    if creating:
-        missing = [d.label for d in defs.values() if d.required and d.id not in current]
-        if missing:
-            raise Invalid.field("fields", f"Required fields missing: {', '.join(missing)}.")
-    case.field_values = list(current.values())
+    case.field_values = lists.merged_field_values(
+        session, FieldEntity.CASE, case.field_values, values, creating=creating, new_row=CaseFieldValue
+    )
 
 
 def field_values(session: Session, case: Case) -> dict:
-    defs = {f.id: f for f in lists.list_fields(session, FieldEntity.CASE, include_inactive=True)}
-    return {defs[fv.field_id].key: lists.plain_value(defs[fv.field_id], fv) for fv in case.field_values if fv.field_id in defs}
+    return lists.plain_field_values(session, FieldEntity.CASE, case.field_values)
 
 
 def _values(case: Case) -> dict:
@@ -382,15 +361,8 @@ def _values(case: Case) -> dict:
         "owner_user_id": case.owner_user_id,
         "owner_group_id": case.owner_group_id,
         "tags": [t.tag for t in case.tags],
-        "fields": {str(fv.field_id): _stored(fv) for fv in case.field_values},
+        "fields": lists.audited_field_values(case.field_values),
     }
-
-
-def _stored(fv: CaseFieldValue):
-    for value in (fv.value_text, fv.value_number, fv.value_date, fv.value_bool):
-        if value is not None:
-            return str(value) if not isinstance(value, (bool, str)) else value
-    return None
 
 
 # ---------------------------------------------------------------- members

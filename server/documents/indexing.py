@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from server.admin import services as lists
-from server.admin.models import DocumentType
+from server.admin.models import DocumentType, FieldEntity
 from server.cases import services as cases
 from server.documents.models import Document
 from server.search import services as search
@@ -23,6 +23,7 @@ def index_document(session: Session, doc: Document) -> None:
 def entry_for(session: Session, doc: Document) -> search.IndexEntry:
     doc_type = lists.get_named(session, DocumentType, doc.document_type_id) if doc.document_type_id else None
     parts = [doc.description, " ".join(t.tag for t in doc.tags), doc_type.name if doc_type else ""]
+    parts += lists.field_words(lists.plain_field_values(session, FieldEntity.DOCUMENT, doc.field_values))
     for file in doc.files:
         version = file.versions[-1] if file.versions else None
         parts.append(file.name)

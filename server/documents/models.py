@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from server.admin.models import FieldValueColumns
 from server.db import UTC, Base, IdMixin, TimestampMixin, str_enum
 
 
@@ -77,6 +78,7 @@ class Document(IdMixin, TimestampMixin, Base):
     )
     contacts: Mapped[list["DocumentContact"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     tags: Mapped[list["DocumentTag"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    field_values: Mapped[list["DocumentFieldValue"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
 
 class DocumentFile(IdMixin, Base):
@@ -123,6 +125,18 @@ class DocumentTag(Base):
     __table_args__ = (Index("ix_document_tags_tag", "tag"),)
     document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class DocumentFieldValue(FieldValueColumns, Base):
+    """A custom field's value on a document."""
+
+    __tablename__ = "document_field_values"
+    __table_args__ = (
+        Index("ix_document_field_values_text", "field_id", "value_text"),
+        Index("ix_document_field_values_number", "field_id", "value_number"),
+        Index("ix_document_field_values_date", "field_id", "value_date"),
+    )
+    document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
 
 
 class DocumentReference(IdMixin, Base):

@@ -1,7 +1,23 @@
-from marshmallow import Schema, fields, validate
-from flask_smorest.fields import Upload
+import json
 
+from flask_smorest.fields import Upload
+from marshmallow import Schema, ValidationError, fields, validate
+
+from server.db import get_session
+from server.documents import services
 from server.documents.models import ContactRole, Direction, DocumentStatus, FileRole, TextStatus
+
+
+class JsonObject(fields.Dict):
+    """A JSON object, also when it arrives as the text of a form field beside a multipart upload."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ValidationError("Not valid JSON.") from None
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class ContactLinkSchema(Schema):
@@ -44,6 +60,9 @@ class DocumentSchema(Schema):
     direction = fields.Enum(Direction, by_value=True)
     tags = fields.Method("_tags")
     contacts = fields.List(fields.Nested(ContactLinkSchema))
+    custom_fields = fields.Method("_custom_fields", data_key="fields", metadata={
+        "description": "Custom fields (konfigurerbare felter): key → value"
+    })
     files = fields.List(fields.Nested(FileSchema))
     email_message_id = fields.Str(allow_none=True)
     created_by_id = fields.UUID(allow_none=True)
@@ -54,6 +73,9 @@ class DocumentSchema(Schema):
 
     def _tags(self, doc):
         return sorted(t.tag for t in doc.tags)
+
+    def _custom_fields(self, doc):
+        return services.field_values(get_session(), doc)
 
 
 class DocumentListItemSchema(Schema):
@@ -72,6 +94,9 @@ class DocumentFormSchema(Schema):
     """Metadata sent as form fields beside the files of a multipart upload."""
 
     title = fields.Str(load_default=None, validate=validate.Length(max=500))
+    custom_fields = JsonObject(keys=fields.Str(), load_default=dict, data_key="fields", metadata={
+        "description": "Custom fields as a JSON object (field key → value); required fields must be there"
+    })
     case_id = fields.UUID(load_default=None)
     folder_id = fields.UUID(load_default=None)
     shared_group_id = fields.UUID(load_default=None)
@@ -96,6 +121,9 @@ class DocumentUpdateSchema(Schema):
     folder_id = fields.UUID(allow_none=True)
     tags = fields.List(fields.Str())
     contacts = fields.List(fields.Nested(ContactLinkSchema))
+    custom_fields = fields.Dict(keys=fields.Str(), data_key="fields", metadata={
+        "description": "Custom fields to set (field key → value; null clears); those left out keep their values"
+    })
 
 
 class DocumentQuerySchema(Schema):

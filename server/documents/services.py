@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.admin import services as lists
+from server.admin.models import CustomField, FieldEntity
 from server.audit import services as audit
 from server.auth import services as auth
 from server.auth.principal import Principal
@@ -27,6 +28,7 @@ from server.documents.models import (
     Document,
     DocumentComment,
     DocumentContact,
+    DocumentFieldValue,
     DocumentFile,
     DocumentReference,
     DocumentStatus,
@@ -241,8 +243,14 @@ def create_document(
     description: str = "",
     tags: list[str] = (),
     contacts_: list[dict] = (),
+    custom_fields: dict | None = None,
 ) -> Document:
-    """Always a draft. On a case (needs write access), shared in one of the actor's groups, or mine."""
+    """Always a draft. On a case (needs write access), shared in one of the actor's groups, or mine.
+
+    `custom_fields` (field key → value) is what its creator fills in, so required fields must be
+    there; None is a document that arrives from elsewhere (an e-mail, a letter, a generated draft),
+    whose fields are filled in afterwards.
+    """
     if case_id is not None:
         case = cases.require_case(session, actor, case_id, Level.WRITE)
         _check_folder(case, folder_id)
@@ -269,6 +277,8 @@ def create_document(
     session.add(doc)
     _set_tags(doc, tags)
     _set_contacts(session, actor, doc, contacts_)
+    if custom_fields is not None:
+        _set_fields(session, doc, custom_fields, creating=True)
     session.flush()
     if main is not None:
         _add_file(session, actor, doc, FileRole.MAIN, main)
@@ -300,6 +310,26 @@ def _set_contacts(session: Session, actor: Principal, doc: Document, links: list
         doc.contacts.append(DocumentContact(contact_id=key[0], role=key[1]))
 
 
+def _set_fields(session: Session, doc: Document, values: dict, *, creating: bool) -> None:
+    doc.field_values = lists.merged_field_values(
+        session, FieldEntity.DOCUMENT, doc.field_values, values, creating=creating, new_row=DocumentFieldValue
+    )
+
+
+def field_values(session: Session, doc: Document) -> dict:
+    """The document's custom fields: key → value."""
+    return lists.plain_field_values(session, FieldEntity.DOCUMENT, doc.field_values)
+
+
+def having_field_value(document_id_column, definition: CustomField, *, value=None, low=None, high=None):
+    """For other domains (search): a predicate on a document-id column, true for the documents whose
+    value of this document field equals `value`, or lies from `low` to `high` (see lists.value_condition)."""
+    if definition.entity != FieldEntity.DOCUMENT:
+        raise Invalid.field("field_id", f"{definition.label} is not a document field.")
+    match = lists.value_condition(definition, DocumentFieldValue, value=value, low=low, high=high)
+    return document_id_column.in_(select(DocumentFieldValue.document_id).where(match))
+
+
 # ---------------------------------------------------------------- changing
 
 
@@ -327,6 +357,8 @@ def update_document(session: Session, actor: Principal, document_id: uuid.UUID, 
         _set_tags(doc, changes["tags"])
     if "contacts" in changes:
         _set_contacts(session, actor, doc, changes["contacts"])
+    if "custom_fields" in changes:
+        _set_fields(session, doc, changes["custom_fields"], creating=False)
     doc.updated_at = utcnow()
     session.flush()
     b, a = audit.changed_fields(before, _values(doc))
@@ -516,6 +548,7 @@ def _values(doc: Document) -> dict:
         "folder_id": doc.folder_id,
         "tags": [t.tag for t in doc.tags],
         "contacts": sorted(f"{c.role.value}:{c.contact_id}" for c in doc.contacts),
+        "fields": lists.audited_field_values(doc.field_values),
     }
 
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.admin import services as lists
 from server.search import services as search
 
 _LOCAL = ZoneInfo("Europe/Copenhagen")  # a case created at 00:30 Danish time is dated that day
@@ -33,9 +34,7 @@ def case_entry(session: Session, case) -> search.IndexEntry:
     from server.contacts import services as contacts
 
     parts = [case.description, " ".join(sorted(t.tag for t in case.tags))]
-    for value in cases.field_values(session, case).values():
-        if value is not None and not isinstance(value, bool):
-            parts.append(str(value))
+    parts += lists.field_words(cases.field_values(session, case))
     for party in case.parties:
         parts.append(party_text(contacts.get_contact(session, None, party.contact_id)))
     return search.IndexEntry(

@@ -34,6 +34,8 @@ def init_app(app: Flask) -> None:
     )
     Babel(app, locale_selector=locale)
     app.register_blueprint(bp)
+    for code in (404, 405):
+        app.register_error_handler(code, errors.page_or_json_error)
 
 
 def locale() -> str:

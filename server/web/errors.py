@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
 
-from server.errors import DomainError, Unauthorized
+from server.errors import DomainError, Unauthorized, http_error
 from server.web.blueprint import back, bp, is_htmx
 
 
@@ -45,3 +47,13 @@ def form_refused(exc: DomainError, show_form):
 def _message(exc: DomainError) -> str:
     details = [f"{field}: {text}" for field, text in (exc.errors or {}).items() if text != exc.message]
     return " ".join([exc.message, *details])
+
+
+def page_or_json_error(exc: HTTPException):
+    """An unknown address (or a malformed id in one) asked for by a browser gets a page in the
+    site's look; the API and everything else get the JSON error body."""
+    wants_page = not request.path.startswith("/api/") and request.accept_mimetypes.best == "text/html"
+    if not wants_page or is_htmx():
+        return http_error(exc)
+    message = _("Siden findes ikke.") if exc.code == 404 else exc.description or exc.name
+    return render_template("error.html", message=message, status=exc.code), exc.code

@@ -312,3 +312,12 @@ def test_a_note_is_written_with_its_category(sara_web, boss_web, template):
     notes = sara_web.get(f"/cases/{case_id}/notes").text
     assert "Moderen ringede &lt;b&gt;i dag&lt;/b&gt;" in notes and "· Telefonnotat" in notes
     assert "Tilføjede en note" in sara_web.get(f"/cases/{case_id}/history").text
+
+
+def test_an_address_that_does_not_exist_is_a_page_for_a_browser_and_json_for_the_api(sara_web):
+    page = sara_web.get("/cases/not-a-case-id", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert "Siden findes ikke." in page.text and 'href="/"' in page.text
+
+    api = sara_web.get("/api/cases/not-a-case-id", headers={"Accept": "text/html"})
+    assert api.status_code == 404 and api.json["code"] == 404
