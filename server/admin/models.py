@@ -6,8 +6,8 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, Numeric, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from server.db import Base, IdMixin, TimestampMixin, str_enum
 
@@ -58,6 +58,12 @@ class CustomField(IdMixin, TimestampMixin, Base):
 class FieldValueColumns:
     """A custom field's value in the column that fits its type, so it can be searched and compared
     as what it is; the value tables of cases and documents are this and their owner's id."""
+
+    @declared_attr.directive
+    def __table_args__(cls):
+        # per table: a field's values found by value, as filters and searches ask
+        kinds = ("text", "number", "date")
+        return tuple(Index(f"ix_{cls.__tablename__}_{kind}", "field_id", f"value_{kind}") for kind in kinds)
 
     field_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("custom_fields.id", ondelete="CASCADE"), primary_key=True)
     value_text: Mapped[str | None] = mapped_column(String(1000))

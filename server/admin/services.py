@@ -221,6 +221,16 @@ def value_condition(definition: CustomField, model, *, value=None, low=None, hig
     return and_(model.field_id == definition.id, match)
 
 
+def owners_with_value(id_column, owner_column, entity: FieldEntity, definition: CustomField, *, value=None, low=None,
+                      high=None):
+    """A predicate on `id_column`: true for the cases or documents (`owner_column`: their value
+    table's owner id) whose value of this field matches (see value_condition)."""
+    if definition.entity != entity:
+        raise Invalid.field("field_id", f"{definition.label} is not a {entity.value} field.")
+    match = value_condition(definition, owner_column.class_, value=value, low=low, high=high)
+    return id_column.in_(select(owner_column).where(match))
+
+
 def _column_value(definition: CustomField, raw):
     return next(iter(typed_value(definition, raw).values()))
 

@@ -186,11 +186,6 @@ class CaseFieldValue(FieldValueColumns, Base):
     """A custom field's value on a case."""
 
     __tablename__ = "case_field_values"
-    __table_args__ = (
-        Index("ix_case_field_values_text", "field_id", "value_text"),
-        Index("ix_case_field_values_number", "field_id", "value_number"),
-        Index("ix_case_field_values_date", "field_id", "value_date"),
-    )
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
 
 

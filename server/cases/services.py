@@ -175,10 +175,8 @@ def _field_condition(defs: dict, expr: str):
 def having_field_value(case_id_column, definition: CustomField, *, value=None, low=None, high=None):
     """For other domains (search) too: a predicate on a case-id column, true for the cases whose
     value of this case field equals `value`, or lies from `low` to `high` (see lists.value_condition)."""
-    if definition.entity != FieldEntity.CASE:
-        raise Invalid.field("field_id", f"{definition.label} is not a case field.")
-    match = lists.value_condition(definition, CaseFieldValue, value=value, low=low, high=high)
-    return case_id_column.in_(select(CaseFieldValue.case_id).where(match))
+    return lists.owners_with_value(case_id_column, CaseFieldValue.case_id, FieldEntity.CASE, definition,
+                                   value=value, low=low, high=high)
 
 
 # ---------------------------------------------------------------- creating

@@ -131,11 +131,6 @@ class DocumentFieldValue(FieldValueColumns, Base):
     """A custom field's value on a document."""
 
     __tablename__ = "document_field_values"
-    __table_args__ = (
-        Index("ix_document_field_values_text", "field_id", "value_text"),
-        Index("ix_document_field_values_number", "field_id", "value_number"),
-        Index("ix_document_field_values_date", "field_id", "value_date"),
-    )
     document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
 
 

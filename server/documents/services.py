@@ -324,10 +324,8 @@ def field_values(session: Session, doc: Document) -> dict:
 def having_field_value(document_id_column, definition: CustomField, *, value=None, low=None, high=None):
     """For other domains (search): a predicate on a document-id column, true for the documents whose
     value of this document field equals `value`, or lies from `low` to `high` (see lists.value_condition)."""
-    if definition.entity != FieldEntity.DOCUMENT:
-        raise Invalid.field("field_id", f"{definition.label} is not a document field.")
-    match = lists.value_condition(definition, DocumentFieldValue, value=value, low=low, high=high)
-    return document_id_column.in_(select(DocumentFieldValue.document_id).where(match))
+    return lists.owners_with_value(document_id_column, DocumentFieldValue.document_id, FieldEntity.DOCUMENT, definition,
+                                   value=value, low=low, high=high)
 
 
 # ---------------------------------------------------------------- changing
