@@ -1,28 +1,66 @@
 """Background work on documents: extracting text for search after an upload."""
 from __future__ import annotations
 
+import time
 import uuid
 
 from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.documents import extraction, indexing, trash
-from server.documents.models import Document, DocumentFile, FileVersion, TextStatus
-from server.jobs.services import handler, periodic
+from server.documents import extraction, indexing, services, trash
+from server.documents.blobs import BlobNotFound
+from server.documents.models import FileVersion, TextStatus
+from server.jobs.services import enqueue, handler, periodic
 
 
-@handler("documents.extract")
-def extract_version_text(session: Session, payload: dict) -> None:
-    version = session.get(FileVersion, uuid.UUID(payload["version_id"]))
-    if version is None:  # purged before the job ran
-        return
+# A job's share of extraction: what is left goes on as a new job, so a job ends well inside the
+# jobs' lease even when every file of a batch runs into extraction's time limit.
+EXTRACTION_ROUND_S = 120
+
+
+@handler(services.EXTRACT_JOB)
+def extract_versions_text(session: Session, payload: dict) -> None:
+    """Extract the text of a batch of new file versions, then write the texts and the documents'
+    index entries with one statement each. A file that cannot be read marks only itself: its text
+    status is failed with the reason, and the others are extracted and indexed as usual."""
+    # "version_id": a job queued, one per version, before jobs took batches
+    ids = [uuid.UUID(v) for v in payload.get("version_ids") or [payload["version_id"]]]
+    versions = session.scalars(
+        select(FileVersion).where(FileVersion.id.in_(ids), FileVersion.text_status == TextStatus.PENDING)
+    ).all()  # a version purged before the job ran, or already given its text, is left out
+    done = _extract(versions, time.monotonic() + EXTRACTION_ROUND_S)
+    left = [str(v.id) for v in versions[len(done):]]
+    if left:
+        enqueue(session, services.EXTRACT_JOB, {"version_ids": left})
+    if done:
+        indexing.index_documents(session, services.documents_of_versions(session, done))
+
+
+def _extract(versions: list[FileVersion], deadline: float) -> list[FileVersion]:
+    """Give each version its text until the deadline passes; the versions done. The same content is read once."""
     store = current_app.extensions["sagspost.blobs"]
-    result = extraction.extract_text(store.path(version.sha256), version.mime)
-    version.text_status = TextStatus(result.status)
-    version.text_reason = result.reason
-    version.text = result.text or None
-    file = session.get(DocumentFile, version.file_id)
-    indexing.index_document(session, session.get(Document, file.document_id))
+    results: dict[str, extraction.ExtractionResult] = {}
+    done = []
+    for version in versions:
+        if done and time.monotonic() > deadline:
+            break
+        if version.sha256 not in results:
+            results[version.sha256] = _extract_blob(store, version)
+        result = results[version.sha256]
+        version.text_status = TextStatus(result.status)
+        version.text_reason = result.reason
+        version.text = result.text or None
+        done.append(version)
+    return done
+
+
+def _extract_blob(store, version: FileVersion) -> extraction.ExtractionResult:
+    try:
+        path = store.path(version.sha256)
+    except BlobNotFound:
+        return extraction.ExtractionResult(extraction.ExtractionStatus.FAILED, reason="the file is missing")
+    return extraction.extract_text(path, version.mime)
 
 
 @periodic("documents.purge_trash", every_seconds=3600)

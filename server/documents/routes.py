@@ -55,6 +55,25 @@ class Documents(MethodView):
         return services.create_document(get_session(), actor, _store(), main=main, attachments=attachments, **form)
 
 
+@blp.route("/documents/batch")
+class DocumentBatch(MethodView):
+    @blp.arguments(s.DocumentBatchFormSchema, location="form")
+    @blp.arguments(s.DocumentBatchFilesSchema, location="files")
+    @blp.response(201, s.DocumentBatchSchema)
+    def post(self, form, files):
+        """Upload many files at once (up to 200), each its own draft document, placed alike
+
+        All are created in one transaction. A file refused on its own (empty, too large, a file type
+        not allowed) is listed in `errors` with its position and the reason, and the others are
+        created; when every file is refused, nothing is created and the answer is 422. Each document
+        is audited as if uploaded alone; text extraction follows in the background.
+        """
+        titles = form.pop("titles")
+        uploads = [services.Upload(f.stream, f.filename or "") for f in files["files"]]
+        return services.create_documents(get_session(), current.actor(), _store(), uploads, _max_bytes(),
+                                         services.Placement(**form), titles)
+
+
 @blp.route("/documents/<uuid:document_id>")
 class DocumentById(MethodView):
     @blp.response(200, s.DocumentSchema)

@@ -90,13 +90,9 @@ class DocumentListItemSchema(Schema):
     updated_at = fields.DateTime()
 
 
-class DocumentFormSchema(Schema):
-    """Metadata sent as form fields beside the files of a multipart upload."""
+class PlacementFormSchema(Schema):
+    """Where new documents go and their metadata, sent as form fields beside the files of a multipart upload."""
 
-    title = fields.Str(load_default=None, validate=validate.Length(max=500))
-    custom_fields = JsonObject(keys=fields.Str(), load_default=dict, data_key="fields", metadata={
-        "description": "Custom fields as a JSON object (field key → value); required fields must be there"
-    })
     case_id = fields.UUID(load_default=None)
     folder_id = fields.UUID(load_default=None)
     shared_group_id = fields.UUID(load_default=None)
@@ -105,6 +101,39 @@ class DocumentFormSchema(Schema):
     direction = fields.Enum(Direction, by_value=True, load_default=Direction.INTERNAL)
     description = fields.Str(load_default="")
     tags = fields.List(fields.Str(), load_default=list)
+
+
+class DocumentFormSchema(PlacementFormSchema):
+    title = fields.Str(load_default=None, validate=validate.Length(max=500))
+    custom_fields = JsonObject(keys=fields.Str(), load_default=dict, data_key="fields", metadata={
+        "description": "Custom fields as a JSON object (field key → value); required fields must be there"
+    })
+
+
+class DocumentBatchFormSchema(PlacementFormSchema):
+    titles = fields.List(fields.Str(validate=validate.Length(max=500)), load_default=list,
+                         metadata={"description": "A title per file, in the files' order (repeat the field); "
+                                                  "left out or empty: the file's name"})
+
+
+class DocumentBatchFilesSchema(Schema):
+    files = fields.List(Upload(), required=True, metadata={"description": "The files, one document each; repeat the field"})
+
+
+class FileErrorSchema(Schema):
+    index = fields.Int(metadata={"description": "The file's position in the upload, from 0"})
+    filename = fields.Str()
+    message = fields.Str()
+
+
+class CreatedDocumentSchema(Schema):
+    index = fields.Int(metadata={"description": "The file's position in the upload, from 0"})
+    document = fields.Nested(DocumentListItemSchema)
+
+
+class DocumentBatchSchema(Schema):
+    documents = fields.List(fields.Nested(CreatedDocumentSchema))
+    errors = fields.List(fields.Nested(FileErrorSchema), metadata={"description": "The files refused, each with why"})
 
 
 class DocumentFilesSchema(Schema):

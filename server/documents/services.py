@@ -41,6 +41,7 @@ from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.jobs import services as jobs
 
 _NOT_FOUND = "No such document."
+EXTRACT_JOB = "documents.extract"  # payload: {"version_ids": [...]}
 
 
 @dataclass(frozen=True)
@@ -141,8 +142,12 @@ def list_documents(session: Session, actor: Principal, flt: DocumentFilter, *, o
 # ---------------------------------------------------------------- files
 
 
-def store_upload(session: Session, store: BlobStore, upload: Upload, max_bytes: int) -> StoredFile:
-    """Stream the upload into the blob store and decide its type from its content."""
+def store_upload(
+    session: Session, store: BlobStore, upload: Upload, max_bytes: int, type_rules: dict | None = None
+) -> StoredFile:
+    """Stream the upload into the blob store and decide its type from its content.
+
+    `type_rules` remembers the file type rules' answers per type across calls (a batch of uploads)."""
     try:
         blob = store.put_stream(upload.stream, max_bytes=max_bytes)
     except TooLarge:
@@ -150,8 +155,19 @@ def store_upload(session: Session, store: BlobStore, upload: Upload, max_bytes: 
     filetype = filetypes.detect_file(store.path(blob.sha256))
     if blob.size == 0 or filetype.mime == filetypes.EMPTY.mime:
         raise Invalid.field("file", f"The file {filetypes.safe_filename(upload.filename)!r} is empty.")
-    lists.check_file_type(session, filetype.mime, filetype.label)
+    _check_file_type(session, filetype, {} if type_rules is None else type_rules)
     return StoredFile(sha256=blob.sha256, size=blob.size, mime=filetype.mime, filename=_stored_name(upload.filename, filetype))
+
+
+def _check_file_type(session: Session, filetype, known: dict) -> None:
+    if filetype.mime not in known:
+        try:
+            lists.check_file_type(session, filetype.mime, filetype.label)
+            known[filetype.mime] = None
+        except Invalid as refused:
+            known[filetype.mime] = refused
+    if known[filetype.mime] is not None:
+        raise known[filetype.mime]
 
 
 def _stored_name(filename: str, filetype) -> str:
@@ -164,9 +180,9 @@ def _stored_name(filename: str, filetype) -> str:
     return name
 
 
-def _new_version(session: Session, actor: Principal, file: DocumentFile, stored: StoredFile, comment: str = "") -> FileVersion:
-    version = FileVersion(
-        number=(file.versions[-1].number + 1) if file.versions else 1,
+def _version(actor: Principal, stored: StoredFile, number: int, comment: str = "") -> FileVersion:
+    return FileVersion(
+        number=number,
         sha256=stored.sha256,
         size=stored.size,
         mime=stored.mime,
@@ -175,12 +191,13 @@ def _new_version(session: Session, actor: Principal, file: DocumentFile, stored:
         created_by_id=actor.user_id,
         created_at=utcnow(),
     )
+
+
+def _new_version(session: Session, actor: Principal, file: DocumentFile, stored: StoredFile, comment: str = "") -> FileVersion:
+    version = _version(actor, stored, (file.versions[-1].number + 1) if file.versions else 1, comment)
     file.versions.append(version)
     session.flush()
-    if not extraction.is_supported(stored.mime):
-        version.text_status = TextStatus.UNSUPPORTED
-    elif not _text_from_same_content(session, version):
-        jobs.enqueue(session, "documents.extract", {"version_id": str(version.id)})
+    _start_text_extraction(session, [version])
     return version
 
 
@@ -191,19 +208,27 @@ def _index_if_text_known(session: Session, doc: Document, versions: list[FileVer
         indexing.index_document(session, doc)
 
 
-def _text_from_same_content(session: Session, version: FileVersion) -> bool:
-    """Take the text already extracted from the same bytes (a letter archived for each of its 10,000
-    recipients is read once, not 10,000 times); False when there is none yet."""
-    done = session.execute(
-        select(FileVersion.text_status, FileVersion.text_reason, FileVersion.text)
-        .where(FileVersion.sha256 == version.sha256, FileVersion.id != version.id,
+def _texts_of_contents(session: Session, sha256s: set[str]) -> dict[str, tuple]:
+    """sha256 -> (text status, reason, text) already extracted from the same bytes: a letter archived
+    for each of its 10,000 recipients is read once, not 10,000 times."""
+    if not sha256s:
+        return {}
+    done = (
+        select(FileVersion.sha256, FileVersion.text_status, FileVersion.text_reason, FileVersion.text,
+               func.row_number().over(partition_by=FileVersion.sha256).label("n"))
+        .where(FileVersion.sha256.in_(sha256s),
                FileVersion.text_status.in_([TextStatus.OK, TextStatus.EMPTY, TextStatus.FAILED]))
-        .limit(1)
-    ).first()
-    if done is None:
-        return False
-    version.text_status, version.text_reason, version.text = done
-    return True
+        .subquery()
+    )
+    rows = session.execute(select(done.c.sha256, done.c.text_status, done.c.text_reason, done.c.text).where(done.c.n == 1))
+    return {sha256: (status, reason, text) for sha256, status, reason, text in rows}
+
+
+def documents_of_versions(session: Session, versions: list[FileVersion]) -> list[Document]:
+    """The documents the versions belong to, with their files and versions, read in a few statements."""
+    file_ids = {v.file_id for v in versions}
+    doc_ids = select(DocumentFile.document_id).where(DocumentFile.id.in_(file_ids))
+    return list(session.scalars(select(Document).where(Document.id.in_(doc_ids))))
 
 
 def attach_original(session: Session, actor: Principal, doc: Document, stored: StoredFile) -> DocumentFile:
@@ -251,31 +276,10 @@ def create_document(
     there; None is a document that arrives from elsewhere (an e-mail, a letter, a generated draft),
     whose fields are filled in afterwards.
     """
-    if case_id is not None:
-        case = cases.require_case(session, actor, case_id, Level.WRITE)
-        _check_folder(case, folder_id)
-    elif folder_id is not None:
-        raise Invalid.field("folder_id", "Folders belong to cases; give case_id too.")
-    if shared_group_id is not None and case_id is None and shared_group_id not in actor.group_ids:
-        raise Forbidden("You can only share documents in groups you belong to.")
-    lists.document_type(session, document_type_id)
-    title = (title or "").strip() or (main.filename if main else "")
-    if not title:
-        raise Invalid.field("title", "A document needs a title or a main file to take it from.")
-    doc = Document(
-        title=title[:500],
-        description=description,
-        case_id=case_id,
-        folder_id=folder_id,
-        owner_user_id=actor.user_id,
-        shared_group_id=shared_group_id if case_id is None else None,
-        document_type_id=document_type_id,
-        document_date=document_date or utcnow().date(),
-        direction=direction,
-        created_by_id=actor.user_id,
-    )
+    placement = Placement(case_id, folder_id, shared_group_id, document_type_id, document_date, direction, description, tags)
+    _check_placement(session, actor, placement)
+    doc = _new_document(actor, placement, _title(title, main))
     session.add(doc)
-    _set_tags(doc, tags)
     _set_contacts(session, actor, doc, contacts_)
     if custom_fields is not None:
         _set_fields(session, doc, custom_fields, creating=True)
@@ -284,9 +288,167 @@ def create_document(
         _add_file(session, actor, doc, FileRole.MAIN, main)
     for stored in attachments:
         _add_file(session, actor, doc, FileRole.ATTACHMENT, stored)
-    _audit(session, actor, doc, "document.created", f"Oprettede dokumentet \"{doc.title}\"", after=_values(doc))
+    _audit_created(session, actor, doc)
     indexing.index_document(session, doc)
     return doc
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where new documents go and the metadata they start with."""
+
+    case_id: uuid.UUID | None = None
+    folder_id: uuid.UUID | None = None
+    shared_group_id: uuid.UUID | None = None
+    document_type_id: uuid.UUID | None = None
+    document_date: date | None = None
+    direction: Direction = Direction.INTERNAL
+    description: str = ""
+    tags: list[str] = ()
+
+
+def _check_placement(session: Session, actor: Principal, placement: Placement) -> None:
+    if placement.case_id is not None:
+        case = cases.require_case(session, actor, placement.case_id, Level.WRITE)
+        _check_folder(case, placement.folder_id)
+    elif placement.folder_id is not None:
+        raise Invalid.field("folder_id", "Folders belong to cases; give case_id too.")
+    group_id = placement.shared_group_id
+    if group_id is not None and placement.case_id is None and group_id not in actor.group_ids:
+        raise Forbidden("You can only share documents in groups you belong to.")
+    lists.document_type(session, placement.document_type_id)
+
+
+def _title(title: str | None, main: StoredFile | None) -> str:
+    title = (title or "").strip() or (main.filename if main else "")
+    if not title:
+        raise Invalid.field("title", "A document needs a title or a main file to take it from.")
+    return title[:500]
+
+
+def _new_document(actor: Principal, placement: Placement, title: str) -> Document:
+    doc = Document(
+        id=uuid.uuid4(),  # known before the flush, so the batch's audit rows need no statement to learn it
+        title=title,
+        description=placement.description,
+        case_id=placement.case_id,
+        folder_id=placement.folder_id,
+        owner_user_id=actor.user_id,
+        shared_group_id=placement.shared_group_id if placement.case_id is None else None,
+        document_type_id=placement.document_type_id,
+        document_date=placement.document_date or utcnow().date(),
+        direction=placement.direction,
+        created_by_id=actor.user_id,
+        contacts=[],
+        files=[],
+        field_values=[],
+    )
+    _set_tags(doc, placement.tags)
+    return doc
+
+
+def _audit_created(session: Session, actor: Principal, doc: Document) -> None:
+    _audit(session, actor, doc, "document.created", f"Oprettede dokumentet \"{doc.title}\"", after=_values(doc))
+
+
+# ---------------------------------------------------------------- creating many at once
+
+
+MAX_BATCH_FILES = 200
+EXTRACTION_BATCH = 50  # versions per extraction job, so that the worker's processes share a large upload
+
+
+@dataclass(frozen=True)
+class FileError:
+    index: int  # the file's position in the upload
+    filename: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Created:
+    index: int
+    document: Document
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    documents: list[Created]
+    errors: list[FileError]
+
+
+def create_documents(
+    session: Session,
+    actor: Principal,
+    store: BlobStore,
+    uploads: list[Upload],
+    max_bytes: int,
+    placement: Placement,
+    titles: list[str] = (),
+) -> BatchResult:
+    """Each file its own draft document (title: the title at its position, else the file's name), all
+    placed alike, in the caller's transaction with a statement per table for all of them.
+
+    The request as a whole (where, the document type, the number of files) is checked first and
+    refused whole. A file that is refused (empty, too large, a type not allowed) is reported in
+    `errors` and the others are created; when none is left, nothing is created (422).
+    """
+    if not uploads:
+        raise Invalid.field("files", "Send at least one file.")
+    if len(uploads) > MAX_BATCH_FILES:
+        raise Invalid.field("files", f"At most {MAX_BATCH_FILES} files at a time.")
+    if len(titles) > len(uploads):
+        raise Invalid.field("titles", "There are more titles than files.")
+    _check_placement(session, actor, placement)
+    stored, errors = _store_uploads(session, store, uploads, max_bytes)
+    if not stored:
+        raise Invalid("No file could be added.", errors={"files": [f"{e.filename}: {e.message}" for e in errors]})
+    created = []
+    for index, file in stored:
+        doc = _new_document(actor, placement, _title(titles[index] if index < len(titles) else None, file))
+        _add_new_file(actor, doc, FileRole.MAIN, file)
+        created.append(Created(index, doc))
+    docs = [c.document for c in created]
+    session.add_all(docs)
+    for doc in docs:  # before the flush: a new document's lists are known to be what was set, no reads
+        _audit_created(session, actor, doc)
+    session.flush()
+    _start_text_extraction(session, [f.versions[0] for doc in docs for f in doc.files])
+    indexing.index_new_documents(session, docs)
+    return BatchResult(created, errors)
+
+
+def _store_uploads(session: Session, store: BlobStore, uploads: list[Upload], max_bytes: int):
+    """(position, stored file) of the files taken, and the errors of those refused."""
+    stored, errors, type_rules = [], [], {}
+    for index, upload in enumerate(uploads):
+        try:
+            stored.append((index, store_upload(session, store, upload, max_bytes, type_rules)))
+        except Invalid as error:
+            errors.append(FileError(index, filetypes.safe_filename(upload.filename), error.message))
+    return stored, errors
+
+
+def _add_new_file(actor: Principal, doc: Document, role: FileRole, stored: StoredFile) -> None:
+    """A file with its first version on a document not yet flushed (no statement of its own)."""
+    doc.files.append(DocumentFile(role=role, name=stored.filename, position=len(doc.files),
+                                  versions=[_version(actor, stored, number=1)]))
+
+
+def _start_text_extraction(session: Session, versions: list[FileVersion]) -> None:
+    """New versions: text taken from the same content read before, else extraction jobs of up to
+    EXTRACTION_BATCH versions each."""
+    known = _texts_of_contents(session, {v.sha256 for v in versions})
+    waiting = []
+    for version in versions:
+        if not extraction.is_supported(version.mime):
+            version.text_status = TextStatus.UNSUPPORTED
+        elif version.sha256 in known:
+            version.text_status, version.text_reason, version.text = known[version.sha256]
+        else:
+            waiting.append(str(version.id))
+    for start in range(0, len(waiting), EXTRACTION_BATCH):
+        jobs.enqueue(session, EXTRACT_JOB, {"version_ids": waiting[start:start + EXTRACTION_BATCH]})
 
 
 def _check_folder(case, folder_id: uuid.UUID | None) -> None:

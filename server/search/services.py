@@ -113,27 +113,44 @@ def index(session: Session, entry: IndexEntry) -> None:
     ).returning(_E.c.id)
     row_id = session.execute(stmt).scalar_one()
     if not postgres:
-        session.execute(sql_text(f"DELETE FROM {FTS_TABLE} WHERE rowid = :id"), {"id": row_id})
+        session.execute(sql_text(_FTS_DELETE), {"id": row_id})
         session.execute(sql_text(_FTS_INSERT), _fts_row(row_id, values["title"], values["body"]))
 
 
 _FTS_INSERT = f"INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (:id, :title, :body)"
+_FTS_DELETE = f"DELETE FROM {FTS_TABLE} WHERE rowid = :id"
 
 
 def index_new(session: Session, entries: list[IndexEntry]) -> None:
     """Add entries for things just created (none can be in the index yet), as one statement executed
     for many rows: the thousands of recipients a dispatch may create."""
+    _index_rows(session, entries, replace=False)
+
+
+def index_many(session: Session, entries: list[IndexEntry]) -> None:
+    """Add or replace many entries at once (a batch of documents whose text was just extracted):
+    index() for many rows, as one statement."""
+    _index_rows(session, entries, replace=True)
+
+
+def _index_rows(session: Session, entries: list[IndexEntry], *, replace: bool) -> None:
     if not entries:
         return
     postgres = _is_postgres(session)
     rows = [_row(entry, postgres=False) for entry in entries]
-    statement = _E.insert()
+    statement = (pg_insert if postgres else sqlite_insert)(_E)
     if postgres:  # the weighted tsvector computed in SQL from each row's words, as index() does
         statement = statement.values(tsv=_tsvector_of(bindparam("title_words"), bindparam("body_words")))
         for row in rows:
             row["title_words"], row["body_words"] = _tsvector_words(row["title"], row["body"])
+    if replace:
+        replaced = [k for k in rows[0] if k in _E.c and k not in ("entity_type", "entity_id")] + (["tsv"] if postgres else [])
+        statement = statement.on_conflict_do_update(
+            index_elements=["entity_type", "entity_id"], set_={k: statement.excluded[k] for k in replaced})
     added = session.execute(statement.returning(_E.c.id, _E.c.title, _E.c.body), rows).all()
     if not postgres:
+        if replace:  # an updated row keeps its id; its old words go first
+            session.execute(sql_text(_FTS_DELETE), [{"id": r.id} for r in added])
         session.execute(sql_text(_FTS_INSERT), [_fts_row(r.id, r.title, r.body) for r in added])
 
 
