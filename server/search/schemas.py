@@ -3,6 +3,18 @@ from marshmallow import Schema, fields, post_load, validate
 from server.search.services import ENTITY_TYPES, FIELDS, MAX_LIMIT, MAX_OFFSET
 
 
+class CustomFieldFilterSchema(Schema):
+    field_id = fields.UUID(required=True, metadata={"description": "A case or document field (GET /api/custom-fields)"})
+    value = fields.Raw(load_default=None, metadata={"description": "Equal to this value"})
+    from_ = fields.Raw(data_key="from", load_default=None, metadata={"description": "Number or date field: at least this"})
+    to = fields.Raw(load_default=None, metadata={"description": "Number or date field: at most this"})
+
+    @post_load
+    def _given(self, data, **kwargs):
+        data["from"] = data.pop("from_")
+        return {k: v for k, v in data.items() if v is not None}
+
+
 class SearchCriteriaSchema(Schema):
     """What to search for; sent in a body, never a URL: people type CPR numbers into search boxes."""
 
@@ -20,6 +32,9 @@ class SearchCriteriaSchema(Schema):
         metadata={"description": "Match the words in these only (title, body); all when empty"},
     )
     sort = fields.Str(allow_none=True, load_default=None, validate=validate.OneOf(["relevance", "date"]))
+    custom_fields = fields.List(fields.Nested(CustomFieldFilterSchema), load_default=list, metadata={
+        "description": "Cases or documents (as the field is defined for) with these custom field values; all must match"
+    })
 
     @post_load
     def _plain(self, data, **kwargs):

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Float,
     Integer,
     String,
+    and_,
     bindparam,
     case,
     cast,
@@ -52,7 +53,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
 from server.admin import services as lists
-from server.admin.models import DocumentType
+from server.admin.models import DocumentType, FieldEntity
 from server.auth.principal import Principal
 from server.cases import journal
 from server.cases import services as cases
@@ -230,7 +231,9 @@ class SearchQuery:
 
     An empty `q` with at least one filter (types included) lists the matching entries newest first;
     with no filter at all the answer is empty. `fields` limits the words to the title or the body.
-    `sort` is "relevance" (the default when there are words) or "date".
+    `sort` is "relevance" (the default when there are words) or "date". `custom_fields` finds the
+    cases or documents (as the field is defined for) with a value: {"field_id", "value"}, or for a
+    number or date field {"field_id", "from", "to"} (either bound may be left out).
     """
 
     q: str = ""
@@ -242,6 +245,7 @@ class SearchQuery:
     date_to: date | None = None
     fields: list[str] = field(default_factory=list)
     sort: str | None = None
+    custom_fields: list[dict] = field(default_factory=list)
     offset: int = 0
     limit: int = 20
 
@@ -289,7 +293,7 @@ def search(session: Session, actor: Principal, query: SearchQuery) -> SearchResu
     if query.case_id is not None:
         cases.require_case(session, actor, query.case_id)  # contextual search: 404 if not readable
     parsed = text.parse(query.q)
-    filters = _filters(query)
+    filters = _filters(session, query)
     if not parsed and not filters:
         return SearchResult([], 0, {name: [] for name in FACETS}, query.offset, query.limit)
     backend = _Postgres(session, parsed, query.fields) if _is_postgres(session) else _Sqlite(session, parsed, query.fields)
@@ -339,9 +343,12 @@ def _check(query: SearchQuery) -> None:
         raise Invalid.field("offset", f"The offset is 0 to {MAX_OFFSET}.")
     if query.date_from and query.date_to and query.date_from > query.date_to:
         raise Invalid.field("date_to", "The period ends before it begins.")
+    if any(not wanted.get("field_id") or all(wanted.get(k) is None for k in ("value", "from", "to"))
+           for wanted in query.custom_fields):
+        raise Invalid.field("custom_fields", "A custom field filter is a field_id with a value, or from and to.")
 
 
-def _filters(query: SearchQuery) -> list[tuple[str, object]]:
+def _filters(session: Session, query: SearchQuery) -> list[tuple[str, object]]:
     """(name, condition) for each filter given."""
     conds = []
     if query.types:
@@ -354,7 +361,26 @@ def _filters(query: SearchQuery) -> list[tuple[str, object]]:
         conds.append(("date_from", _E.c.entry_date >= query.date_from))
     if query.date_to:
         conds.append(("date_to", _E.c.entry_date <= query.date_to))
+    conds.extend(("custom_fields", _custom_field_filter(session, wanted)) for wanted in query.custom_fields)
     return conds
+
+
+def _custom_field_filter(session: Session, wanted: dict):
+    """The entries of the cases or documents with the value, as the domain owning the field says."""
+    from server.documents import services as documents  # documents import this module to index themselves
+
+    try:
+        definition = lists.get_field(session, uuid.UUID(str(wanted["field_id"])))
+    except (NotFound, ValueError):
+        raise Invalid.field("custom_fields", f"No custom field has the id {wanted['field_id']}.") from None
+    owners = {FieldEntity.CASE: ("case", cases.having_field_value),
+              FieldEntity.DOCUMENT: ("document", documents.having_field_value)}
+    if definition.entity not in owners:
+        raise Invalid.field("custom_fields", f"{definition.label} is a {definition.entity.value} field; "
+                                             "search filters by case and document fields.")
+    entity_type, having = owners[definition.entity]
+    matches = having(_E.c.entity_id, definition, value=wanted.get("value"), low=wanted.get("from"), high=wanted.get("to"))
+    return and_(_E.c.entity_type == entity_type, matches)
 
 
 class _Sqlite:
@@ -639,6 +665,7 @@ def save_search(session: Session, actor: Principal, name: str, query: SearchQuer
     if not name:
         raise Invalid.field("name", "A saved search needs a name.")
     _check(query)
+    _filters(session, query)  # refuses a filter that could never run, such as an unknown custom field
     exists = session.scalar(select(SavedSearch.id).where(SavedSearch.user_id == actor.user_id, SavedSearch.name == name))
     if exists is not None:
         raise Conflict(f"You already have a saved search named {name!r}.")
@@ -670,6 +697,7 @@ def query_to_json(query: SearchQuery) -> dict:
     for name in _UUIDS + _DATES:
         if data[name] is not None:
             data[name] = str(data[name]) if name in _UUIDS else data[name].isoformat()
+    data["custom_fields"] = [{**wanted, "field_id": str(wanted["field_id"])} for wanted in data["custom_fields"]]
     return data
 
 
