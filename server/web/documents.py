@@ -8,7 +8,7 @@ from flask import Response, flash, redirect, render_template, request, send_file
 from flask_babel import gettext as _
 
 from server.admin import services as lists
-from server.admin.models import DocumentType
+from server.admin.models import DocumentType, FieldEntity, FieldType
 from server.auth import services as auth
 from server.cases import services as cases
 from server.cases.access import Level
@@ -65,6 +65,7 @@ def document_page(document_id: uuid.UUID):
         image=bool(shown and shown.mime in preview.SHOWN_AS_IMAGES), targets=targets,
         document_type=lists.document_type(session, doc.document_type_id), names=_names(session, doc),
         document_types=lists.list_named(session, DocumentType), directions=list(Direction),
+        custom_fields=lists.list_fields(session, FieldEntity.DOCUMENT), field_values=documents.field_values(session, doc),
     )
 
 
@@ -122,8 +123,22 @@ def document_edit(document_id: uuid.UUID):
                "direction": Direction(form.get("direction", "internal"))}
     if form.get("document_date"):
         changes["document_date"] = a_date(form["document_date"], "document_date")
+    changes["custom_fields"] = _field_values_from(form, lists.list_fields(get_session(), FieldEntity.DOCUMENT))
     documents.update_document(get_session(), actor(), document_id, changes)
     return redirect(url_for("web.document_page", document_id=document_id))
+
+
+def _field_values_from(form, definitions) -> dict:
+    """The custom fields the edit form shows, each named field.<key>; empty clears a value."""
+    values = {}
+    for definition in definitions:
+        if f"field.{definition.key}" not in form:
+            continue  # defined after the form was shown: left as it is
+        raw = form[f"field.{definition.key}"].strip()
+        if definition.type == FieldType.BOOLEAN and raw:
+            raw = raw == "true"
+        values[definition.key] = raw
+    return values
 
 
 @bp.post("/documents/<uuid:document_id>/files")

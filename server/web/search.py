@@ -7,6 +7,8 @@ from urllib.parse import urlencode
 
 from flask import redirect, render_template, request, url_for
 
+from server.admin import services as lists
+from server.admin.models import FieldEntity
 from server.db import get_session
 from server.search import services as search
 from server.web.blueprint import Pager, a_date, actor, an_id, bp
@@ -26,8 +28,29 @@ def query_from_args(args, pager: Pager) -> search.SearchQuery:
         journal_key_id=an_id(args.get("journal_key_id"), "journal_key_id"),
         date_from=date(year, 1, 1) if year else a_date(args.get("date_from"), "date_from"),
         date_to=date(year, 12, 31) if year else a_date(args.get("date_to"), "date_to"),
-        fields=args.getlist("fields"), sort=args.get("sort") or None, offset=pager.offset, limit=pager.size,
+        fields=args.getlist("fields"), sort=args.get("sort") or None, custom_fields=_field_filters(args),
+        offset=pager.offset, limit=pager.size,
     )
+
+
+# the advanced form's custom field filter: its field (cf), and a value or a range
+_FIELD_ARGS = {"value": "cf_value", "from": "cf_from", "to": "cf_to"}
+
+
+def _field_filters(args) -> list[dict]:
+    wanted = {name: args.get(arg, "").strip() for name, arg in _FIELD_ARGS.items()}
+    wanted = {name: value for name, value in wanted.items() if value}
+    if not args.get("cf") or not wanted:
+        return []
+    return [{"field_id": an_id(args["cf"], "cf"), **wanted}]
+
+
+def _field_args(filters: list[dict]) -> dict:
+    """A saved search's first custom field filter as the advanced form's arguments."""
+    if not filters:
+        return {}
+    first = filters[0]
+    return {"cf": first["field_id"], **{arg: first[name] for name, arg in _FIELD_ARGS.items() if name in first}}
 
 
 @bp.get("/search")
@@ -38,7 +61,11 @@ def search_page():
     result = search.search(session, me, query)
     return render_template("search.html", query=query, result=result, pager=pager.counted(result.total),
                            saved=search.list_saved(session, me), facet_url=facet_url, remove_url=remove_url,
-                           advanced=request.args.get("advanced") == "1")
+                           advanced=request.args.get("advanced") == "1", search_fields=_search_fields(session))
+
+
+def _search_fields(session) -> list:
+    return lists.list_fields(session, FieldEntity.CASE) + lists.list_fields(session, FieldEntity.DOCUMENT)
 
 
 def facet_url(facet: str, value) -> str:
@@ -65,7 +92,8 @@ def search_save():
 @bp.get("/search/saved/<uuid:saved_id>")
 def search_saved(saved_id: uuid.UUID):
     stored = search.get_saved(get_session(), actor(), saved_id).query
-    args = {k: v for k, v in stored.items() if v not in (None, "", [])}
+    args = {k: v for k, v in stored.items() if v not in (None, "", []) and k != "custom_fields"}
+    args.update(_field_args(stored.get("custom_fields", [])))
     return redirect(url_for("web.search_page") + "?" + urlencode(args, doseq=True))
 
 
