@@ -8,7 +8,7 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from server.admin import services as lists
-from server.admin.models import DocumentType, NoteCategory, PartyRole
+from server.admin.models import DocumentType, FieldEntity, FieldType, NoteCategory, PartyRole
 from server.audit import services as audit
 from server.auth import current
 from server.auth import services as auth
@@ -274,6 +274,30 @@ def admin_list_active(kind: str, item_id: uuid.UUID):
     model, _title = _named(kind)
     lists.update_named(get_session(), actor(), model, item_id, {"active": request.form.get("active") == "1"})
     return redirect(url_for("web.admin_list", kind=kind))
+
+
+@bp.route("/admin/custom-fields", methods=["GET", "POST"])
+def admin_custom_fields():
+    """Konfigurerbare felter on cases and documents: defined here, filled in on their pages."""
+    me = _require(Right.LISTS_MANAGE)
+    session = get_session()
+    if request.method == "POST":
+        form = request.form
+        choices = [c.strip() for c in form.get("choices", "").split(",") if c.strip()]
+        lists.create_field(session, me, {
+            "entity": FieldEntity(form.get("entity", "document")), "key": form.get("key", "").strip(),
+            "label": form.get("label", "").strip(), "type": FieldType(form.get("type", "text")),
+            "choices": choices or None, "required": form.get("required") == "1",
+        })
+        return redirect(url_for("web.admin_custom_fields"))
+    fields = [f for f in lists.list_fields(session, None, include_inactive=True) if f.entity != FieldEntity.CONTACT]
+    return render_template("admin/custom_fields.html", fields=fields, types=list(FieldType))
+
+
+@bp.post("/admin/custom-fields/<uuid:field_id>/active")
+def admin_custom_field_active(field_id: uuid.UUID):
+    lists.update_field(get_session(), actor(), field_id, {"active": request.form.get("active") == "1"})
+    return redirect(url_for("web.admin_custom_fields"))
 
 
 @bp.route("/admin/file-types", methods=["GET", "POST"])

@@ -20,6 +20,8 @@ RUN_AXE = """() => axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", 
 
 @pytest.fixture
 def case_with_document(boss, template):
+    """With a custom document field, which the document page and the search form then show."""
+    boss.post("/api/custom-fields", json={"entity": "document", "key": "beloeb", "label": "Beløb", "type": "number"})
     case = boss.post("/api/cases", json={"template_id": template["id"], "title": "Tilgængelig sag"}).json
     doc = upload(boss, files=[("file", "brev.pdf", text_pdf("Et brev om tilgængelighed"))], case_id=case["id"]).json
     return case, doc
@@ -69,6 +71,7 @@ def test_the_main_pages_have_no_serious_accessibility_violations(page, live_app,
         "dispatch": sent_and_merged["dispatch"], "letter": sent_and_merged["letter"], "merge-problems": sent_and_merged["merge"],
         "admin-doc-templates": "/admin/document-templates", "admin-identities": "/admin/sender-identities",
         "admin-settings": "/admin/settings", "admin-audit": "/admin/audit", "admin-trash": "/admin/trash",
+        "admin-custom-fields": "/admin/custom-fields",
     }
     found = {}
     page.goto(live_app.url + "/login")

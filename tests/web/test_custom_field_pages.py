@@ -60,3 +60,15 @@ def test_the_search_form_filters_by_a_custom_field_and_saves_it(sara_web, sara, 
     again = sara_web.get(saved.location)
     assert f"cf={doc_fields['beloeb']}" in again.location and "cf_from=100" in again.location
     assert sara_web.get(again.location).text.count('<li class="hit">') == 1
+
+
+def test_an_administrator_defines_a_document_field_and_takes_it_out_of_use(boss_web, boss, sara_web, document):
+    page = boss_web.post("/admin/custom-fields", data={"entity": "document", "label": "Afdeling", "key": "afdeling",
+                                                        "type": "choice", "choices": "Skole, Dagtilbud", "required": "1"})
+    assert page.status_code == 302
+    defined = boss.get("/api/custom-fields?entity=document").json
+    assert [(f["key"], f["choices"], f["required"]) for f in defined] == [("afdeling", ["Skole", "Dagtilbud"], True)]
+    assert 'name="field.afdeling"' in sara_web.get(f"/documents/{document['id']}").text
+    boss_web.post(f"/admin/custom-fields/{defined[0]['id']}/active", data={"active": "0"})
+    assert "Tag i brug" in boss_web.get("/admin/custom-fields").text
+    assert 'name="field.afdeling"' not in sara_web.get(f"/documents/{document['id']}").text
