@@ -5,12 +5,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from server.auth.principal import Principal
 from server.auth.rights import Right
 from server.audit.models import AccessLogEntry, AuditEvent
+from server.db import utcnow
 from server.errors import Forbidden
 
 
@@ -26,18 +27,40 @@ def record_change(
     before: dict | None = None,
     after: dict | None = None,
 ) -> None:
-    session.add(
-        AuditEvent(
-            actor_id=actor.user_id if actor else None,
-            actor_name=actor.username if actor else "system",
-            action=action,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            case_id=case_id,
-            summary=summary[:500],
-            before=_jsonable(before),
-            after=_jsonable(after),
-        )
+    session.add(AuditEvent(**_event(actor, Change(action, entity_type, entity_id, case_id, summary, before, after))))
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change for record_changes; the fields as record_change takes them."""
+
+    action: str
+    entity_type: str
+    entity_id: uuid.UUID | None
+    case_id: uuid.UUID | None = None
+    summary: str = ""
+    before: dict | None = None
+    after: dict | None = None
+
+
+def record_changes(session: Session, actor: Principal | None, changes: list[Change]) -> None:
+    """record_change for many changes, written at once with one statement (a batch of uploads)."""
+    if changes:
+        now = utcnow()
+        session.execute(insert(AuditEvent), [{**_event(actor, change), "id": uuid.uuid4(), "at": now} for change in changes])
+
+
+def _event(actor: Principal | None, change: Change) -> dict:
+    return dict(
+        actor_id=actor.user_id if actor else None,
+        actor_name=actor.username if actor else "system",
+        action=change.action,
+        entity_type=change.entity_type,
+        entity_id=change.entity_id,
+        case_id=change.case_id,
+        summary=change.summary[:500],
+        before=_jsonable(change.before),
+        after=_jsonable(change.after),
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import enum
 import functools
+import itertools
 import json
 import math
 import os
@@ -27,6 +28,7 @@ import warnings
 import zipfile
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from collections.abc import Iterable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from xml.sax import SAXParseException
@@ -52,6 +54,7 @@ _WORKER_ENDED = "the extraction process ended"
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _WORD_PARTS = re.compile(r"word/(header|footer)\d*\.xml|word/(footnotes|endnotes)\.xml")
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_LETTER = re.compile(r"[^\W_]")  # what str.isalnum counts
 _HTML_CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""")
 
 
@@ -92,12 +95,25 @@ def extract_text(
     seconds; never raises for a bad file. OCR (Tesseract with Danish) is used for PDFs without a
     text layer when `ocr` is true and `tesseract` is on PATH.
     """
-    mime = _base_mime(mime)
+    return next(extract_texts([(path, mime)], timeout_s=timeout_s, memory_mb=memory_mb, ocr=ocr))
+
+
+def extract_texts(
+    files: Iterable[tuple[Path | None, str]], *, timeout_s: float = 60, memory_mb: int = 512, ocr: bool = True
+) -> Iterator[ExtractionResult]:
+    """extract_text of each (path, mime), in order, as they are asked for; the limits hold per file,
+    and a file that fails, times out or crashes its worker is that file's result alone. A path of
+    None is a file that is missing."""
+    tesseract = shutil.which("tesseract") if ocr else None
+    for path, mime in files:
+        yield _failed("the file is missing") if path is None else _extract_in_worker(
+            path, _base_mime(mime), timeout_s, memory_mb, ocr, tesseract)
+
+
+def _extract_in_worker(path: Path, mime: str, timeout_s: float, memory_mb: int, ocr: bool, tesseract: str | None):
     if mime not in _HANDLERS:
         return ExtractionResult(ExtractionStatus.UNSUPPORTED, reason=f"no text extraction for {mime}")
-    job = {"path": str(path), "mime": mime, "memory_mb": memory_mb, "ocr": ocr, "tesseract": None}
-    if ocr:
-        job["tesseract"] = shutil.which("tesseract")
+    job = {"path": str(path), "mime": mime, "memory_mb": memory_mb, "ocr": ocr, "tesseract": tesseract}
     worker = _pool.take()
     try:
         answer = worker.ask(job, timeout_s)
@@ -325,7 +341,7 @@ def _pdf(path: Path, ocr: bool, tesseract: str | None) -> _Found:
             if size > MAX_TEXT_CHARS:
                 break
         text = "\f".join(texts)  # a form feed between pages, as pdftotext does
-        if _letters(text) >= MIN_LETTERS_PER_PAGE * len(pdf):
+        if _has_letters(text, MIN_LETTERS_PER_PAGE * len(pdf)):
             return _Found(text, len(pdf))
         return _ocr_pdf(pdf, text, ocr, tesseract)
     finally:
@@ -341,8 +357,9 @@ def _pdf_page_text(page) -> str:
         page.close()
 
 
-def _letters(text: str) -> int:
-    return sum(map(str.isalnum, text))
+def _has_letters(text: str, needed: int) -> bool:
+    """Whether the text has `needed` letters or digits; counting stops there (a text page has thousands)."""
+    return sum(1 for _ in itertools.islice(_LETTER.finditer(text), needed)) >= needed
 
 
 def _ocr_pdf(pdf, text_layer: str, ocr: bool, tesseract: str | None) -> _Found:

@@ -40,13 +40,17 @@ def extract_versions_text(session: Session, payload: dict) -> None:
 def _extract(versions: list[FileVersion], deadline: float) -> list[FileVersion]:
     """Give each version its text until the deadline passes; the versions done. The same content is read once."""
     store = current_app.extensions["sagspost.blobs"]
+    firsts: dict[str, FileVersion] = {}  # each content's first version, in the order met
+    for version in versions:
+        firsts.setdefault(version.sha256, version)
+    texts = extraction.extract_texts((_path(store, v), v.mime) for v in firsts.values())
     results: dict[str, extraction.ExtractionResult] = {}
     done = []
     for version in versions:
         if done and time.monotonic() > deadline:
             break
         if version.sha256 not in results:
-            results[version.sha256] = _extract_blob(store, version)
+            results[version.sha256] = next(texts)
         result = results[version.sha256]
         version.text_status = TextStatus(result.status)
         version.text_reason = result.reason
@@ -55,12 +59,11 @@ def _extract(versions: list[FileVersion], deadline: float) -> list[FileVersion]:
     return done
 
 
-def _extract_blob(store, version: FileVersion) -> extraction.ExtractionResult:
+def _path(store, version: FileVersion):
     try:
-        path = store.path(version.sha256)
+        return store.path(version.sha256)
     except BlobNotFound:
-        return extraction.ExtractionResult(extraction.ExtractionStatus.FAILED, reason="the file is missing")
-    return extraction.extract_text(path, version.mime)
+        return None
 
 
 @periodic("documents.purge_trash", every_seconds=3600)

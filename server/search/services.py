@@ -148,11 +148,13 @@ def _index_rows(session: Session, entries: list[IndexEntry], *, replace: bool) -
         replaced = [k for k in rows[0] if k in _E.c and k not in ("entity_type", "entity_id")] + (["tsv"] if postgres else [])
         statement = statement.on_conflict_do_update(
             index_elements=["entity_type", "entity_id"], set_={k: statement.excluded[k] for k in replaced})
+    if postgres:
+        session.execute(statement, rows)
+        return
     added = session.execute(statement.returning(_E.c.id, _E.c.title, _E.c.body), rows).all()
-    if not postgres:
-        if replace:  # an updated row keeps its id; its old words go first
-            session.execute(sql_text(_FTS_DELETE), [{"id": r.id} for r in added])
-        session.execute(sql_text(_FTS_INSERT), [_fts_row(r.id, r.title, r.body) for r in added])
+    if replace:  # an updated row keeps its id; its old words go first
+        session.execute(sql_text(_FTS_DELETE), [{"id": r.id} for r in added])
+    session.execute(sql_text(_FTS_INSERT), [_fts_row(r.id, r.title, r.body) for r in added])
 
 
 def _row(entry: IndexEntry, postgres: bool) -> dict:

@@ -79,19 +79,22 @@ def test_a_refused_file_type_is_reported_for_that_file_only(admin, caseworker):
 
 
 def test_a_broken_pdf_in_a_batch_marks_only_itself(caseworker, case, db_session):
-    files = [("a.pdf", text_pdf("Tilsyn med daginstitutionen")),
+    first = text_pdf("Tilsyn med daginstitutionen")
+    files = [("a.pdf", first),
              ("broken.pdf", b"%PDF-1.7\n" + bytes(range(256)) * 20),
-             ("c.pdf", text_pdf("Tilsyn med legepladsen"))]
+             ("c.pdf", text_pdf("Tilsyn med legepladsen")),
+             ("kopi.pdf", first)]
     response = _batch(caseworker, files, case_id=case["id"])
     assert response.status_code == 201
     ids = [d["document"]["id"] for d in response.json["documents"]]
     jobs = db_session.scalar(select(func.count()).select_from(Job).where(Job.kind == "documents.extract"))
     db_session.rollback()
-    assert jobs == 1  # the three files were extracted by one job
+    assert jobs == 1  # the files were extracted by one job
     versions = [caseworker.get(f"/api/documents/{i}").json["files"][0]["versions"][0] for i in ids]
-    assert [v["text_status"] for v in versions] == ["ok", "failed", "ok"]
+    assert [v["text_status"] for v in versions] == ["ok", "failed", "ok", "ok"]
     assert "damaged" in versions[1]["text_reason"]
-    assert _hits(caseworker, "tilsyn") == {ids[0], ids[2]}
+    assert _hits(caseworker, "tilsyn") == {ids[0], ids[2], ids[3]}
+    assert _hits(caseworker, "daginstitutionen") == {ids[0], ids[3]}  # the copy has its text too
 
 
 def test_a_job_out_of_time_leaves_the_rest_to_a_new_job(caseworker, case, db_session, monkeypatch):
