@@ -6,6 +6,8 @@ reader therefore sees a blob completely or not at all, and a crash leaves at mos
 """
 from __future__ import annotations
 
+import ctypes
+import functools
 import hashlib
 import io
 import os
@@ -54,6 +56,10 @@ class BlobStore(Protocol):
 
     def put_bytes(self, data: bytes, *, max_bytes: int | None = None) -> StoredBlob:
         """Store a small value held in memory; same rules as put_stream."""
+
+    def put_streams(self, streams: list[BinaryIO], *, max_bytes: int | None = None) -> list[StoredBlob | TooLarge]:
+        """put_stream of each stream (a batch of uploads), in order; a stream past max_bytes is its
+        own TooLarge, with nothing stored for it."""
 
     def open(self, sha256: str) -> BinaryIO:
         """The blob for reading; raises BlobNotFound."""
@@ -106,6 +112,38 @@ class LocalBlobStore:
         """Store a small value held in memory; same rules as put_stream."""
         return self.put_stream(io.BytesIO(data), max_bytes=max_bytes)
 
+    def put_streams(self, streams: list[BinaryIO], *, max_bytes: int | None = None) -> list[StoredBlob | TooLarge]:
+        """put_stream of each stream, in order, made durable together: the file system is synced
+        once when every content is written and once more when each has its name, instead of twice
+        per blob. A content gets its name only once it is on disk, as with put_stream."""
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        written: list[tuple[Path, str]] = []
+        results: list[StoredBlob | TooLarge] = []
+        try:
+            for stream in streams:
+                fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="upload-")
+                tmp = Path(tmp_name)
+                try:
+                    with os.fdopen(fd, "wb") as out:
+                        sha256, size = _copy_hashing(stream, out, max_bytes)
+                except TooLarge as too_large:
+                    tmp.unlink()
+                    results.append(too_large)
+                    continue
+                except BaseException:
+                    tmp.unlink()
+                    raise
+                written.append((tmp, sha256))
+                results.append(StoredBlob(sha256, size))
+            _sync_file_system(self._tmp)
+            for tmp, sha256 in written:
+                self._move_into_place(tmp, sha256, sync=False)
+            _sync_file_system(self.root)
+        finally:
+            for tmp, _ in written:
+                tmp.unlink(missing_ok=True)  # gone already when it was moved into place
+        return results
+
     def open(self, sha256: str) -> BinaryIO:
         """The blob for reading; raises BlobNotFound."""
         try:
@@ -143,14 +181,16 @@ class LocalBlobStore:
         sha256 = check_sha256(sha256)
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
-    def _move_into_place(self, tmp: Path, sha256: str) -> None:
+    def _move_into_place(self, tmp: Path, sha256: str, *, sync: bool = True) -> None:
+        """`sync`: sync the folder now (else the caller syncs the file system after)."""
         target = self._blob_path(sha256)
         if target.exists():
             return  # same content stored before; the caller drops the temporary file
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp.chmod(0o440)  # blobs never change after they are stored
         os.replace(tmp, target)
-        _fsync_dir(target.parent)  # the rename itself survives a power cut only once the folder is synced
+        if sync:
+            _fsync_dir(target.parent)  # the rename itself survives a power cut only once the folder is synced
 
 
 def _copy_hashing(stream: BinaryIO, out: BinaryIO, max_bytes: int | None) -> tuple[str, int]:
@@ -163,6 +203,26 @@ def _copy_hashing(stream: BinaryIO, out: BinaryIO, max_bytes: int | None) -> tup
         digest.update(chunk)
         out.write(chunk)
     return digest.hexdigest(), size
+
+
+def _sync_file_system(folder: Path) -> None:
+    """Flush what was written to the file system that holds `folder` (syncfs(2); sync(2) where the C
+    library has no syncfs)."""
+    syncfs = getattr(_libc(), "syncfs", None)
+    if syncfs is None:
+        os.sync()
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        if syncfs(fd) != 0:
+            raise OSError(ctypes.get_errno(), "syncfs failed")
+    finally:
+        os.close(fd)
+
+
+@functools.cache
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -66,7 +66,8 @@ class DocumentBatch(MethodView):
         All are created in one transaction. A file refused on its own (empty, too large, a file type
         not allowed) is listed in `errors` with its position and the reason, and the others are
         created; when every file is refused, nothing is created and the answer is 422. Each document
-        is audited as if uploaded alone; text extraction follows in the background.
+        is audited as if uploaded alone. Text extraction follows in the background, and search finds
+        the documents once it is done (a file type without extraction, such as an image, at once).
         """
         titles = form.pop("titles")
         uploads = [services.Upload(f.stream, f.filename or "") for f in files["files"]]

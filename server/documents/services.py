@@ -7,7 +7,7 @@ from datetime import date
 from typing import BinaryIO
 
 from sqlalchemy import func, insert, inspect as sa_inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from server.admin import services as lists
 from server.admin.models import CustomField, FieldEntity
@@ -142,21 +142,27 @@ def list_documents(session: Session, actor: Principal, flt: DocumentFilter, *, o
 # ---------------------------------------------------------------- files
 
 
-def store_upload(
-    session: Session, store: BlobStore, upload: Upload, max_bytes: int, type_rules: dict | None = None
-) -> StoredFile:
-    """Stream the upload into the blob store and decide its type from its content.
-
-    `type_rules` remembers the file type rules' answers per type across calls (a batch of uploads)."""
+def store_upload(session: Session, store: BlobStore, upload: Upload, max_bytes: int) -> StoredFile:
+    """Stream the upload into the blob store and decide its type from its content."""
     try:
         blob = store.put_stream(upload.stream, max_bytes=max_bytes)
     except TooLarge:
-        raise Invalid.field("file", f"The file is larger than the limit of {max_bytes // (1024 * 1024)} MB.") from None
+        raise _too_large(max_bytes) from None
+    return _typed(session, store, blob, upload.filename, {})
+
+
+def _too_large(max_bytes: int) -> Invalid:
+    return Invalid.field("file", f"The file is larger than the limit of {max_bytes // (1024 * 1024)} MB.")
+
+
+def _typed(session: Session, store: BlobStore, blob, filename: str, type_rules: dict) -> StoredFile:
+    """The stored blob as a file of the type its content shows, if that type may be uploaded.
+    `type_rules` remembers the file type rules' answers per type (across a batch of uploads)."""
     filetype = filetypes.detect_file(store.path(blob.sha256))
     if blob.size == 0 or filetype.mime == filetypes.EMPTY.mime:
-        raise Invalid.field("file", f"The file {filetypes.safe_filename(upload.filename)!r} is empty.")
-    _check_file_type(session, filetype, {} if type_rules is None else type_rules)
-    return StoredFile(sha256=blob.sha256, size=blob.size, mime=filetype.mime, filename=_stored_name(upload.filename, filetype))
+        raise Invalid.field("file", f"The file {filetypes.safe_filename(filename)!r} is empty.")
+    _check_file_type(session, filetype, type_rules)
+    return StoredFile(sha256=blob.sha256, size=blob.size, mime=filetype.mime, filename=_stored_name(filename, filetype))
 
 
 def _check_file_type(session: Session, filetype, known: dict) -> None:
@@ -228,7 +234,9 @@ def documents_of_versions(session: Session, versions: list[FileVersion]) -> list
     """The documents the versions belong to, with their files and versions, read in a few statements."""
     file_ids = {v.file_id for v in versions}
     doc_ids = select(DocumentFile.document_id).where(DocumentFile.id.in_(file_ids))
-    return list(session.scalars(select(Document).where(Document.id.in_(doc_ids))))
+    # the versions' texts are not read again: those given are in the session, others load when used
+    files = selectinload(Document.files).selectinload(DocumentFile.versions).defer(FileVersion.text)
+    return list(session.scalars(select(Document).where(Document.id.in_(doc_ids)).options(files)))
 
 
 def attach_original(session: Session, actor: Principal, doc: Document, stored: StoredFile) -> DocumentFile:
@@ -400,7 +408,8 @@ def create_documents(
 
     The request as a whole (where, the document type, the number of files) is checked first and
     refused whole. A file that is refused (empty, too large, a type not allowed) is reported in
-    `errors` and the others are created; when none is left, nothing is created (422).
+    `errors` and the others are created; when none is left, nothing is created (422). The documents
+    are found by search once their text is extracted.
     """
     if not uploads:
         raise Invalid.field("files", "Send at least one file.")
@@ -423,7 +432,9 @@ def create_documents(
     _start_text_extraction(session, [f.versions[0] for doc in docs for f in doc.files])
     _insert_new(session, docs)
     audit.record_changes(session, actor, [_created_change(doc) for doc in docs])
-    indexing.index_new_documents(session, docs)
+    # A document whose text is on its way is indexed once, with the text, by its extraction job
+    # (seconds later): indexing it now as well cost the batch a tenth of its time.
+    indexing.index_new_documents(session, [doc for doc in docs if not text_pending(doc)])
     return BatchResult(created, errors)
 
 
@@ -445,9 +456,12 @@ def _columns(obj) -> dict:
 def _store_uploads(session: Session, store: BlobStore, uploads: list[Upload], max_bytes: int):
     """(position, stored file) of the files taken, and the errors of those refused."""
     stored, errors, type_rules = [], [], {}
-    for index, upload in enumerate(uploads):
+    blobs = store.put_streams([upload.stream for upload in uploads], max_bytes=max_bytes)
+    for index, (upload, blob) in enumerate(zip(uploads, blobs)):
         try:
-            stored.append((index, store_upload(session, store, upload, max_bytes, type_rules)))
+            if isinstance(blob, TooLarge):
+                raise _too_large(max_bytes)
+            stored.append((index, _typed(session, store, blob, upload.filename, type_rules)))
         except Invalid as error:
             errors.append(FileError(index, filetypes.safe_filename(upload.filename), error.message))
     return stored, errors

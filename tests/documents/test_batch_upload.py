@@ -1,5 +1,6 @@
 """Many files in one upload (POST /api/documents/batch): a document per file, refused files reported
 one by one, and text extraction in batches where a broken file marks only itself."""
+import pytest
 from sqlalchemy import func, select
 
 from server.documents import jobs as document_jobs
@@ -8,6 +9,11 @@ from tests.documents.conftest import upload
 from tests.files import docx_file, email_file, text_pdf
 
 BATCH = "/api/documents/batch"
+
+
+@pytest.fixture
+def app_overrides():
+    return {"max_upload_mb": 1}
 
 
 def _hits(caller, q):
@@ -26,6 +32,7 @@ def test_a_batch_makes_a_document_per_file_and_reports_a_refused_file_by_positio
         ("referat.docx", docx_file("Referat af skolebestyrelsens møde")),
         ("tom.pdf", b""),
         ("klage.eml", email_file(subject="Klage", text="Klage over skolebussen")),
+        ("stor.pdf", text_pdf("Stor") + bytes(1024 * 1024)),
     ]
     response = _batch(caseworker, files, case_id=case["id"], titles=["Bevilling", ""], tags=["skole"])
     assert response.status_code == 201, response.json
@@ -33,8 +40,9 @@ def test_a_batch_makes_a_document_per_file_and_reports_a_refused_file_by_positio
     assert sorted(created) == [0, 1, 3]
     assert [created[i]["title"] for i in (0, 1, 3)] == ["Bevilling", "referat.docx", "klage.eml"]
     assert all(d["case_id"] == case["id"] and d["status"] == "draft" for d in created.values())
-    [error] = response.json["errors"]
-    assert error["index"] == 2 and error["filename"] == "tom.pdf" and "empty" in error["message"]
+    empty, large = response.json["errors"]
+    assert empty["index"] == 2 and empty["filename"] == "tom.pdf" and "empty" in empty["message"]
+    assert large["index"] == 4 and large["filename"] == "stor.pdf" and "larger than the limit of 1 MB" in large["message"]
 
     listed = caseworker.get(f"/api/documents?scope=case&case_id={case['id']}").json
     assert {d["id"] for d in listed} == {d["id"] for d in created.values()}
@@ -106,3 +114,15 @@ def test_a_job_out_of_time_leaves_the_rest_to_a_new_job(caseworker, case, db_ses
     db_session.rollback()
     assert [s.value for s in jobs] == ["done"] * 3
     assert _hits(caseworker, "friplads") == ids
+
+
+def test_a_file_without_text_extraction_is_found_by_its_title_at_once(caseworker, case, db_session):
+    png = b"\x89PNG\r\n\x1a\n" + bytes(200)
+    response = _batch(caseworker, [("kort.png", png)], case_id=case["id"], titles=["Kort over matriklen"])
+    [created] = response.json["documents"]
+    jobs = db_session.scalar(select(func.count()).select_from(Job).where(Job.kind == "documents.extract"))
+    db_session.rollback()
+    assert jobs == 0
+    doc = caseworker.get(f"/api/documents/{created['document']['id']}").json
+    assert doc["files"][0]["versions"][0]["text_status"] == "unsupported"
+    assert _hits(caseworker, "matriklen") == {doc["id"]}

@@ -149,3 +149,24 @@ def test_a_500_mb_upload_is_streamed_not_held_in_memory(store):
     assert peak < 20 * 1024 * 1024, f"peak Python allocation {peak / 2**20:.0f} MiB"
     assert elapsed < 30, f"storing 500 MB took {elapsed:.1f} s"
     store.delete(blob.sha256)  # pytest keeps recent tmp folders; 500 MB need not linger
+
+
+def test_a_batch_of_streams_is_stored_with_a_result_each_and_nothing_left_over(store):
+    big = 3 * 1024 * 1024
+    results = store.put_streams([io.BytesIO(b"first"), Zeros(big), Trickle(b"third one"), io.BytesIO(b"first")],
+                                max_bytes=2 * 1024 * 1024)
+    first, too_large, third, again = results
+    assert isinstance(too_large, TooLarge) and not store.exists(hashlib.sha256(bytes(big)).hexdigest())
+    assert first == again == StoredBlob(hashlib.sha256(b"first").hexdigest(), 5)
+    assert store.open(third.sha256).read() == b"third one"
+    assert leftovers(store) == []
+
+
+def test_a_batch_whose_stream_fails_leaves_nothing_behind(store):
+    class Broken(io.RawIOBase):
+        def read(self, n=-1):
+            raise ConnectionResetError("client went away")
+
+    with pytest.raises(ConnectionResetError):
+        store.put_streams([io.BytesIO(b"fine"), Broken()])
+    assert leftovers(store) == []
