@@ -9,14 +9,18 @@
 Ingest. A mixed set of --docs documents (default 10,000: 80 % text PDFs of 1-3 pages, 10 % Word
 files, 10 % e-mails; made with tests/files.py from Danish text, bench/corpus.py) is uploaded by
 --clients threads (4), each with its own keep-alive `requests.Session` and the benchmark user's API
-token, to POST /api/documents on one of the user's cases, served by the real app (waitress in a
-thread, jobs_inline off). Text extraction and indexing run where they do in production: a real
+token, in batches of --batch files (50) to POST /api/documents/batch (a document per file, all of a
+request in one transaction, one extraction job per 50 files), each request onto one of the user's
+cases, served by the real app (waitress in a thread, jobs_inline off). For comparison a third phase
+uploads --single-docs text PDFs (500) one per POST /api/documents, the path a single file takes
+(one extraction job each). Text extraction and indexing run where they do in production: a real
 `sagspost worker` (Celery, --concurrency 2 processes) started as a subprocess on the same database
 and blob folder, on the SQLite broker the product uses by default (or Redis with --broker redis,
 both with --broker both). The clock runs from the first upload until no uploaded document's file
 version has text_status = pending (the database is polled every 0.2 s once the uploads are done).
-Two phases, each on its own documents: text PDFs only (--pdf-docs, default 3,000), judged against
-the issue's target of 200 documents/s on 2 cores, then the mixed set. With the SQLite broker
+Three phases, each on its own documents: text PDFs only (--pdf-docs, default 3,000), judged against
+the issue's target of 200 documents/s on 2 cores, then the mixed set (both in batches), then the
+single uploads. With the SQLite broker
 (--broker sqlite or both, the default) each phase is cut to --sqlite-broker-docs (50): that
 broker moves one or two jobs a second, so 10,000 would take hours. The baseline, measured in the same run on the
 same PDFs in this one process: pypdf `PdfReader(...).pages[i].extract_text()` for every page
@@ -26,7 +30,7 @@ cores go is measured per process group from /proc (the benchmark process = web s
 worker's main process, pool processes and extraction children; this run's PostgreSQL backends;
 redis-server in a Redis round), with the rest of the machine's load beside it: the CPU-ms per
 document of this run give the most a dedicated 2-core machine could do, whatever else runs. After
-the phases the worker is stopped and 100 uploads are profiled (cProfile), one at a time.
+the phases the worker is stopped and 100 uploads are profiled (cProfile), in batch requests one at a time.
 
 Search. --search-docs document entries (default 100,000) are written straight into search_entries
 on top of a case load from bench/seed.py (one case per 5 documents): 92 % on cases (mostly of the
@@ -123,6 +127,10 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--docs", type=int, default=10_000, help="mixed documents to ingest (10,000)")
     group.add_argument("--pdf-docs", type=int, default=3_000, help="text PDFs in the PDF-only phase (3,000)")
     group.add_argument("--clients", type=int, default=4, help="upload threads (4)")
+    group.add_argument("--batch", type=int, default=50,
+                       help="documents per POST /api/documents/batch request in the measured phases (50)")
+    group.add_argument("--single-docs", type=int, default=500,
+                       help="text PDFs uploaded one per POST /api/documents, for comparison (500; --small: 100)")
     group.add_argument("--concurrency", type=int, default=2, help="worker processes of `sagspost worker` (2)")
     group.add_argument("--broker", choices=("sqlite", "redis", "both"), default="both",
                        help="Celery broker for the ingest: the product's default SQLite file, Redis, or both in turn (both)")
@@ -395,6 +403,7 @@ class Phase:
     label: str
     n: int
     kinds: dict[str, int]
+    batch: int = 0  # documents per batch request; 0: one POST /api/documents per document
     upload_s: float = 0.0
     done_s: float = 0.0
     client_ms: list[float] = field(default_factory=list)
@@ -440,8 +449,8 @@ class Round:
     profile: list[str] = field(default_factory=list)
 
 
-def run_ingest_round(args, broker: str, pdf_items: list[Item], mixed_items: list[Item], warm_items: list[Item],
-                     profile_items: list[Item]) -> Round:
+def run_ingest_round(args, broker: str, pdf_items: list[Item], mixed_items: list[Item], single_items: list[Item],
+                     warm_items: list[Item], profile_items: list[Item]) -> Round:
     broker_url = args.redis_url if broker == "redis" else ""
     label = broker if args.worker_polling_interval is None else f"{broker}, polling {args.worker_polling_interval:g} s"
     rnd = Round(label, broker_url)
@@ -502,20 +511,23 @@ def run_ingest_round(args, broker: str, pdf_items: list[Item], mixed_items: list
 
         # warm-up: the worker's start, its extraction children, the connection pools
         started = time.perf_counter()
+        # small batches, so that both of the worker's processes start their extraction child
         warm = _ingest_phase(args, "warm-up", warm_items, targets, rng, base, token, engine, meter, clock, None,
-                             timeout=180, worker=worker)
+                             timeout=180, worker=worker, batch=max(1, len(warm_items) // 4))
         rnd.warmup_s = time.perf_counter() - started
         if warm.n_errors or warm.pending_left:
             rnd.notes.append(f"warm-up: {warm.n_errors} upload errors, {warm.pending_left} still pending after "
                              f"{rnd.warmup_s:.0f} s; {'; '.join(warm.errors[:3])}")
         messages = _BrokerMessages(broker, broker_url)
-        for label, items, is_target in (("text PDFs", pdf_items, True), ("mixed: PDF, DOCX, EML", mixed_items, False)):
+        phases = (("text PDFs", pdf_items, True, args.batch), ("mixed: PDF, DOCX, EML", mixed_items, False, args.batch),
+                  ("text PDFs, single uploads", single_items, False, 0))
+        for label, items, is_target, batch in phases:
             if not items or worker.poll() is not None:
                 continue
             print(f"  [{rnd.broker} broker] ingesting {len(items):,} documents: {label} …", flush=True)
             sent_before = messages.sent()
             phase = _ingest_phase(args, label, items, targets, rng, base, token, engine, meter, clock, cpu,
-                                  timeout=args.ingest_timeout, worker=worker)
+                                  timeout=args.ingest_timeout, worker=worker, batch=batch)
             sent = messages.sent() - sent_before
             phase.broker_messages = (f"broker messages sent: {sent:,} for {phase.n:,} jobs ({sent / phase.n:.1f} per job; "
                                      f"the extra ones are the worker's sweep re-sending every queued job each "
@@ -530,12 +542,14 @@ def run_ingest_round(args, broker: str, pdf_items: list[Item], mixed_items: list
         else:
             # where an upload request's time goes: cProfile of sequential uploads, the worker stopped
             _stop_worker(worker)
-            print(f"  [{rnd.broker} broker] profiling {len(profile_items)} uploads …", flush=True)
-            cases = [rng.choice(targets) for _ in profile_items]
+            chunks = [profile_items[start:start + args.batch] for start in range(0, len(profile_items), args.batch)]
+            print(f"  [{rnd.broker} broker] profiling {len(profile_items)} uploads in {len(chunks)} batch requests …",
+                  flush=True)
+            cases = [rng.choice(targets) for _ in chunks]
             http = requests.Session()
             http.headers["Authorization"] = f"Bearer {token}"
-            rnd.profile = profile(profiler_clock, http, base, list(range(len(profile_items))), count=len(profile_items),
-                                  top=22, request=lambda i: _upload(http, base, profile_items[i], cases[i]))
+            rnd.profile = profile(profiler_clock, http, base, list(range(len(chunks))), count=len(chunks),
+                                  top=22, request=lambda i: _upload_batch(http, base, chunks[i], cases[i]))
             http.close()
         return rnd
     finally:
@@ -609,6 +623,25 @@ def _upload(session: requests.Session, base: str, item: Item, case_id) -> reques
                         data={"case_id": str(case_id), "title": item.title}, timeout=120)
 
 
+def _upload_batch(session: requests.Session, base: str, items: list[Item], case_id) -> requests.Response:
+    return session.post(base + "/api/documents/batch", files=[("files", (i.filename, i.data, i.mime)) for i in items],
+                        data={"case_id": str(case_id), "titles": [i.title for i in items]}, timeout=300)
+
+
+def _send(session: requests.Session, base: str, items: list[Item], case_id, batch: bool) -> tuple[int, list[str]]:
+    """Upload the items (one batch request, or a single upload of one item): (documents created, errors)."""
+    try:
+        response = _upload_batch(session, base, items, case_id) if batch else _upload(session, base, items[0], case_id)
+    except requests.RequestException as exc:
+        return 0, [f"{items[0].filename}: {exc!r}"]
+    if response.status_code != 201:
+        return 0, [f"{items[0].filename}: {response.status_code} {response.text[:200]}"]
+    if not batch:
+        return 1, []
+    answer = response.json()
+    return len(answer["documents"]), [f"{e['filename']}: {e['message']}" for e in answer["errors"]]
+
+
 def _sweep_seconds() -> int:
     from server.jobs import worker as jobs_worker
 
@@ -654,16 +687,19 @@ def _clean_redis(url: str) -> None:
 
 
 def _ingest_phase(args, label: str, items: list[Item], targets, rng, base: str, token: str, engine, meter: SqlMeter,
-                  clock: UploadClock, cpu: CpuMeter | None, *, timeout: float, worker) -> Phase:
+                  clock: UploadClock, cpu: CpuMeter | None, *, timeout: float, worker, batch: int) -> Phase:
+    """Upload the items (`batch` per POST /api/documents/batch, or one per POST /api/documents when
+    0), each request onto a random case of the user's, and wait until their texts are extracted."""
     kinds: dict[str, int] = {}
     for item in items:
         kinds[item.kind] = kinds.get(item.kind, 0) + 1
-    phase = Phase(label, len(items), kinds)
-    cases = [rng.choice(targets) for _ in items]
+    phase = Phase(label, len(items), kinds, batch=batch)
+    size = batch or 1
+    requests_ = [(items[start:start + size], rng.choice(targets)) for start in range(0, len(items), size)]
     with engine.connect() as conn:
         since = conn.execute(text("SELECT now()")).scalar_one()
     lock = threading.Lock()
-    position = iter(range(len(items)))
+    position = iter(requests_)
     latencies: list[float] = []
     client_cpu = [0.0]
 
@@ -674,22 +710,16 @@ def _ingest_phase(args, label: str, items: list[Item], targets, rng, base: str, 
         mine = []
         while True:
             with lock:
-                i = next(position, None)
-            if i is None:
+                request = next(position, None)
+            if request is None:
                 break
-            item = items[i]
             t = time.perf_counter()
-            try:
-                response = _upload(session, base, item, cases[i])
-                ok, detail = response.status_code == 201, f"{response.status_code} {response.text[:200]}"
-            except requests.RequestException as exc:
-                ok, detail = False, repr(exc)
+            created, errors = _send(session, base, *request, batch=bool(batch))
             mine.append((time.perf_counter() - t) * 1000)
-            if not ok:
+            if created < len(request[0]):
                 with lock:
-                    phase.n_errors += 1
-                    if len(phase.errors) < 5:
-                        phase.errors.append(f"{item.filename}: {detail}")
+                    phase.n_errors += len(request[0]) - created
+                    phase.errors.extend(errors[:5 - len(phase.errors)])
         session.close()
         with lock:
             latencies.extend(mine)
@@ -1264,7 +1294,8 @@ def _ingest_report(rounds: list[Round], baselines: dict, n_pdfs: int, args) -> l
     out = []
     add = out.append
     add("=" * 118)
-    add(f"Ingest benchmark — upload (HTTP, {args.clients} client threads) + text extraction + indexing "
+    add(f"Ingest benchmark — upload (HTTP, {args.clients} client threads, {args.batch} documents per POST "
+        f"/api/documents/batch; single POST /api/documents for comparison) + text extraction + indexing "
         f"(`sagspost worker --concurrency {args.concurrency}`), {os.cpu_count()} CPUs")
     add("Clock: first upload until no uploaded version is text_status=pending. Target: ≥ "
         f"{INGEST_TARGET_DOCS_S:.0f} documents/s for text PDFs.")
@@ -1274,20 +1305,21 @@ def _ingest_report(rounds: list[Round], baselines: dict, n_pdfs: int, args) -> l
     for label, (seconds, chars) in baselines["rows"].items():
         add(f"    {label:<70} {n_pdfs / seconds:>8.1f} documents/s  ({seconds:.1f} s, {chars / 1e6:.1f} M characters)")
     add("")
-    header = (f"{'broker':<8} {'phase':<24} {'docs':>6} {'upload s':>8} {'upload/s':>8} {'done s':>7} {'docs/s':>7} "
-              f"{'vs pypdf':>8} {'up p50':>7} {'up p95':>7} {'errors':>6}  {'target':<16}")
+    header = (f"{'broker':<8} {'phase':<26} {'per req':>7} {'docs':>6} {'upload s':>8} {'upload/s':>8} {'done s':>7} "
+              f"{'docs/s':>7} {'vs pypdf':>8} {'up p50':>7} {'up p95':>7} {'errors':>6}  {'target':<16}")
     add(header)
     add("-" * len(header))
     pypdf_rate = n_pdfs / baselines["rows"][next(iter(baselines["rows"]))][0]
     for rnd in rounds:
         for p in rnd.phases:
             verdict = "" if p.passed is None else f"≥{INGEST_TARGET_DOCS_S:.0f}/s {'PASS' if p.passed else 'FAIL'}"
-            add(f"{rnd.broker:<8} {p.label:<24} {p.n:>6,} {p.upload_s:>8.1f} {p.n / p.upload_s:>8.1f} {p.done_s:>7.1f} "
+            add(f"{rnd.broker:<8} {p.label:<26} {p.batch or 1:>7} {p.n:>6,} {p.upload_s:>8.1f} {p.n / p.upload_s:>8.1f} {p.done_s:>7.1f} "
                 f"{p.docs_per_s:>7.1f} {p.docs_per_s / pypdf_rate:>7.2f}x {percentile(p.client_ms, 50):>7.1f} "
                 f"{percentile(p.client_ms, 95):>7.1f} {p.n_errors + p.pending_left:>6}  {verdict:<16}")
     add("-" * len(header))
     add("upload s, upload/s: until the last upload was answered. done s, docs/s: until the last text was extracted and")
-    add("indexed. vs pypdf: docs/s over the pypdf baseline's. up p50/p95: upload request latency at the client, ms.")
+    add("indexed. vs pypdf: docs/s over the pypdf baseline's. per req: documents per upload request (1: POST")
+    add("/api/documents, else POST /api/documents/batch). up p50/p95: upload request latency at the client, ms.")
     for rnd in rounds:
         add("")
         add(f"Broker {rnd.broker}: {rnd.broker_url}; {rnd.db_label}; warm-up {rnd.warmup_s:.1f} s")
@@ -1298,10 +1330,10 @@ def _ingest_report(rounds: list[Round], baselines: dict, n_pdfs: int, args) -> l
             add(f"    text status: {_fmt_counts(p.statuses)}; extraction jobs: {_fmt_counts(p.jobs)}; "
                 f"indexed with text: {p.indexed_with_text:,}/{p.n:,}" + (f"; STILL PENDING {p.pending_left}" if p.pending_left else ""))
             add(f"    {p.search_check}")
-            add(f"    upload request: server p50 {percentile(p.server_ms, 50):.1f} ms, p95 {percentile(p.server_ms, 95):.1f} ms; "
-                f"server thread CPU {sum(p.server_cpu_ms) / max(1, len(p.server_cpu_ms)):.1f} ms; {p.sql_per_upload:.1f} "
-                f"statements and {p.db_ms_per_upload:.1f} ms in the database; client CPU "
-                f"{p.client_cpu_s * 1000 / max(1, p.n):.1f} ms per upload")
+            add(f"    upload request ({p.batch or 1} documents): server p50 {percentile(p.server_ms, 50):.1f} ms, p95 "
+                f"{percentile(p.server_ms, 95):.1f} ms; per document: server thread CPU "
+                f"{sum(p.server_cpu_ms) / max(1, p.n):.2f} ms, {p.sql_per_upload:.2f} statements and "
+                f"{p.db_ms_per_upload:.2f} ms in the database, client CPU {p.client_cpu_s * 1000 / max(1, p.n):.2f} ms")
             add(f"    extraction job: queue wait p50 {percentile(p.queue_wait_ms, 50) / 1000:.1f} s, p95 "
                 f"{percentile(p.queue_wait_ms, 95) / 1000:.1f} s; run p50 {percentile(p.run_ms, 50):.1f} ms, "
                 f"p95 {percentile(p.run_ms, 95):.1f} ms; upload-to-indexed p50 {percentile(p.lag_ms, 50) / 1000:.1f} s")
@@ -1355,6 +1387,8 @@ def run_ingest(args) -> tuple[list[str], bool]:
     mixed_items = make_corpus(mixed_kinds(n_mixed, rng), args.seed + 1, first=n_pdf)
     warm_items = make_corpus(mixed_kinds(24, rng), args.seed + 2, first=n_pdf + n_mixed)
     profile_items = make_corpus(["pdf"] * 100, args.seed + 3, first=n_pdf + n_mixed + 100)
+    n_single = min(args.single_docs, 100) if args.small else args.single_docs
+    single_items = make_corpus(["pdf"] * n_single, args.seed + 4, first=n_pdf + n_mixed + 200)
     print(f"  made in {time.perf_counter() - started:.1f} s "
           f"({sum(len(i.data) for i in pdf_items + mixed_items) / 1e6:.0f} MB)", flush=True)
 
@@ -1376,7 +1410,8 @@ def run_ingest(args) -> tuple[list[str], bool]:
     rounds = []
     for broker in brokers:
         cap = args.sqlite_broker_docs if broker == "sqlite" else None
-        rounds.append(run_ingest_round(args, broker, pdf_items[:cap], mixed_items[:cap], warm_items, profile_items))
+        rounds.append(run_ingest_round(args, broker, pdf_items[:cap], mixed_items[:cap], single_items[:cap], warm_items,
+                                       profile_items))
     lines = _ingest_report(rounds, baselines, len(pdfs), args)
     judged = [p for rnd in rounds for p in rnd.phases if p.passed is not None]
     errors = any(p.n_errors or p.pending_left for rnd in rounds for p in rnd.phases)

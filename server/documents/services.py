@@ -433,7 +433,7 @@ def create_documents(
     _insert_new(session, docs)
     audit.record_changes(session, actor, [_created_change(doc) for doc in docs])
     # A document whose text is on its way is indexed once, with the text, by its extraction job
-    # (seconds later): indexing it now as well cost the batch a tenth of its time.
+    # (seconds later), rather than now and again then.
     indexing.index_new_documents(session, [doc for doc in docs if not text_pending(doc)])
     return BatchResult(created, errors)
 
