@@ -126,3 +126,12 @@ def test_a_file_without_text_extraction_is_found_by_its_title_at_once(caseworker
     doc = caseworker.get(f"/api/documents/{created['document']['id']}").json
     assert doc["files"][0]["versions"][0]["text_status"] == "unsupported"
     assert _hits(caseworker, "matriklen") == {doc["id"]}
+
+
+def test_the_batch_upload_is_in_the_openapi_document(app):
+    spec = app.test_client().get("/api/openapi.json").json
+    post = spec["paths"]["/api/documents/batch"]["post"]
+    files = post["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert "files" in spec["components"]["schemas"][files]["properties"]
+    answer = post["responses"]["201"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert set(spec["components"]["schemas"][answer]["properties"]) == {"documents", "errors"}
