@@ -474,7 +474,7 @@ def run_ingest_round(args, broker: str, pdf_items: list[Item], mixed_items: list
     if not broker_url:
         broker_url = f"sqla+sqlite:///{data_dir / 'broker.sqlite'}"
         rnd.broker_url = "sqla+sqlite:///<data dir>/broker.sqlite (the default)"
-    engine = app = server = worker = log_file = None
+    engine = app = server = worker = log_file = autovacuum = None
     try:
         engine = make_engine(db.url)
         migrate(engine)
@@ -562,6 +562,8 @@ def run_ingest_round(args, broker: str, pdf_items: list[Item], mixed_items: list
             http.close()
         return rnd
     finally:
+        if autovacuum is not None:
+            autovacuum.stop()
         if worker is not None:
             _stop_worker(worker)
         if log_file is not None:
